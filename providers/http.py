@@ -1,0 +1,119 @@
+"""Shared HTTP helpers for adapters: one client factory, one retry policy, one Retry-After parser.
+
+Adapters are *given* an ``httpx.AsyncClient`` (made here by the app, one per provider) and never create one
+lazily. ``classify_http_error`` is the generic translation of an HTTP failure into the error tree; adapters
+call it after handling their own vendor-specific body codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import httpx
+
+from providers.errors import (
+    ProviderAuthError,
+    ProviderBadResponse,
+    ProviderError,
+    ProviderInvalidRequest,
+    ProviderRateLimited,
+    ProviderUnavailable,
+)
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
+
+
+def make_client(*, timeout: httpx.Timeout | float | None = None) -> httpx.AsyncClient:
+    """The one way the app builds a provider's client: bounded timeouts and connection pool."""
+    return httpx.AsyncClient(
+        timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+        limits=DEFAULT_LIMITS,
+        follow_redirects=True,
+    )
+
+
+def parse_retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds to wait, from ``retry-after-ms`` (preferred) or ``retry-after`` (seconds or HTTP date)."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def classify_http_error(response: httpx.Response, message: str, *, provider: str) -> ProviderError:
+    """Generic mapping of a non-2xx response onto the error tree (vendor body codes are the adapter's job)."""
+    code = response.status_code
+    if code in (401, 403):
+        return ProviderAuthError(message, provider=provider, status_code=code)
+    if code == 429:
+        return ProviderRateLimited(
+            message, provider=provider, status_code=code, retry_after=parse_retry_after(response.headers)
+        )
+    if code in (408, 409) or code >= 500:
+        return ProviderUnavailable(message, provider=provider, status_code=code)
+    if 400 <= code < 500:
+        return ProviderInvalidRequest(message, provider=provider, status_code=code)
+    return ProviderBadResponse(message, provider=provider, status_code=code)
+
+
+def transport_error(exc: httpx.HTTPError, *, provider: str) -> ProviderUnavailable:
+    """A timeout or connection failure: transient. The message names the kind, never the URL's secrets."""
+    return ProviderUnavailable(f"{provider}: {type(exc).__name__} talking to the provider", provider=provider)
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]],
+    *,
+    attempts: int = 3,
+    base_delay: float = 0.5,
+    max_delay: float = 8.0,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> T:
+    """The one retry policy: retry ``retryable`` provider errors with exponential backoff and jitter,
+    honouring ``retry_after`` when the provider gave one. Tests pass ``sleep`` to switch waiting off."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await call()
+        except ProviderError as exc:
+            if not exc.retryable or attempt == attempts:
+                raise
+            delay = getattr(exc, "retry_after", None)
+            if delay is None:
+                delay = min(max_delay, base_delay * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+            await sleep(min(delay, max_delay * 4))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def json_or_error(response: httpx.Response, *, provider: str) -> dict:  # type: ignore[type-arg]
+    """Parse a JSON object body or raise ``ProviderBadResponse``."""
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise ProviderBadResponse(
+            f"{provider}: response is not JSON (HTTP {response.status_code})", provider=provider
+        ) from exc
+    if not isinstance(data, dict):
+        raise ProviderBadResponse(f"{provider}: response is not a JSON object", provider=provider)
+    return data
