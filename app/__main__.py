@@ -1,0 +1,116 @@
+"""``python -m app [--host HOST] [--port PORT]``: settings, the embedded database, uvicorn.
+
+We run ``uvicorn.Server.serve()`` inside our own asyncio entry point and own the signals, so the shutdown is
+ours: stop accepting, finish and confirm what was received, close sockets with 1001, stop the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Generator
+from typing import Any
+
+import uvicorn
+from loguru import logger
+from pydantic import SecretStr
+
+from app.db import EmbeddedDatabase
+from app.logging import setup_logging
+from app.main import create_app
+from app.settings import Settings
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn would close WebSockets with 1012 and re-raise the signal; we drain first and close with 1001."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield  # signals are handled by main()
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            for server in self.servers:
+                for sock in server.sockets:
+                    host, port = sock.getsockname()[:2]
+                    logger.info("workspace server ready on http://{}:{} (ws://{}:{}/ws)", host, port, host, port)
+                    break
+                break
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        for server in self.servers:
+            server.close()  # stop accepting first
+        app = self.config.app
+        runtime = getattr(getattr(app, "state", None), "runtime", None)
+        if runtime is not None:
+            try:
+                await runtime.drain()
+            except Exception:
+                logger.exception("draining on shutdown failed")
+        await super().shutdown(sockets)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m app", description="Workspace server")
+    parser.add_argument("--host", help="listen address (env HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="listen port (env PORT, default 8000)")
+    return parser.parse_args(argv)
+
+
+async def serve(settings: Settings) -> int:
+    embedded: EmbeddedDatabase | None = None
+    if settings.mongodb_uri is None:
+        embedded = EmbeddedDatabase(settings.db_dir, log_file=settings.logs_dir / "db.log")
+        uri = await embedded.start()
+        settings = settings.model_copy(update={"mongodb_uri": SecretStr(uri)})
+    try:
+        app = create_app(settings)
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            ws_max_size=settings.max_message_bytes,
+            ws_ping_interval=settings.ws_ping_interval_s or None,
+            ws_ping_timeout=settings.ws_ping_timeout_s or None,
+            timeout_graceful_shutdown=15,
+            lifespan="on",
+        )
+        server = GracefulServer(config)
+        loop = asyncio.get_running_loop()
+
+        def on_signal(sig: signal.Signals) -> None:
+            logger.info("received {}, shutting down", sig.name)
+            if server.should_exit:
+                server.force_exit = True
+            server.should_exit = True
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, on_signal, sig)
+        await server.serve()
+        return 0 if server.started else 1
+    finally:
+        if embedded is not None:
+            await embedded.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    setup_logging(settings.log_level, settings.logs_dir)
+    try:
+        return asyncio.run(serve(settings))
+    except Exception as exc:
+        logger.error("server failed to start: {}", exc)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""The REST error body ``{"error": {"code", "message", "details"}}`` and the exception handlers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from app.errors import AppError, to_app_error
+from protocol import codes
+
+# Codes that exist only over HTTP, on top of PROTOCOL.md 3.3's.
+EXTRA_STATUS = {"unsupported_media_type": 415, "payload_too_large": 413, "unprocessable": 422}
+HTTP_CODE_NAMES = {415: "invalid_message", 413: "invalid_message", 422: "invalid_message"}
+
+
+def error_response(error: AppError, status: int | None = None) -> JSONResponse:
+    http_status = status or EXTRA_STATUS.get(error.code) or codes.HTTP_STATUS.get(error.code, 500)
+    code = HTTP_CODE_NAMES.get(http_status, error.code) if error.code in EXTRA_STATUS else error.code
+    body: dict[str, Any] = {"error": {"code": code, "message": error.message, "details": error.details}}
+    return JSONResponse(body, status_code=http_status)
+
+
+async def app_error_handler(request: Request, exc: Exception) -> Response:
+    error = to_app_error(exc)
+    request.app.state.runtime.metrics.http_errors.labels(code=error.code).inc()
+    return error_response(error)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: codes.NOT_FOUND, 405: codes.INVALID_MESSAGE, 401: codes.UNAUTHORIZED}.get(
+        exc.status_code, codes.INVALID_MESSAGE
+    )
+    return error_response(AppError(code, str(exc.detail)), exc.status_code)

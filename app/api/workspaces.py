@@ -1,0 +1,31 @@
+"""``GET /api/workspaces?project=`` and ``GET /api/workspaces/{id}``."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from app.errors import AppError
+from app.runtime import runtime_of
+from protocol import codes
+from protocol.fields import PROJECT_RE
+
+
+def project_param(request: Request) -> str:
+    project = request.query_params.get("project") or "default"
+    if not PROJECT_RE.match(project):
+        raise AppError(codes.INVALID_MESSAGE, "project: must be 1-64 characters of A-Z, a-z, 0-9, _ and -")
+    return project
+
+
+async def list_workspaces(request: Request) -> Response:
+    runtime = runtime_of(request)
+    workspaces = await runtime.workspaces.list(project_param(request))
+    return JSONResponse({"workspaces": [w.model_dump(mode="json") for w in workspaces]})
+
+
+async def get_workspace(request: Request) -> Response:
+    runtime = runtime_of(request)
+    project = request.query_params.get("project")
+    workspace = await runtime.workspaces.get(project, request.path_params["workspace_id"])
+    return JSONResponse(workspace.model_dump(mode="json"))

@@ -1,0 +1,177 @@
+"""Start and stop the embedded MongoDB-compatible database (SecantusDB) as a child process.
+
+The child listens on a free loopback port with its files under ``<db_dir>``, runs with ``--sync-on-commit``
+(without it, acknowledged writes can be lost when the process group is killed), and gets SIGTERM when its
+parent dies (Linux ``PR_SET_PDEATHSIG``). A pid file beside the data lets the next start find a leftover child
+of a server that was killed with SIGKILL: it is stopped before a new one opens the directory, since
+WiredTiger allows one process per directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+from loguru import logger
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
+
+_PR_SET_PDEATHSIG = 1
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is dead for our purposes
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+def _is_our_database(pid: int, db_dir: Path) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"secantus" in b" ".join(cmdline) and str(db_dir).encode() in cmdline
+
+
+class EmbeddedDatabase:
+    def __init__(self, db_dir: Path, *, port: int | None = None, log_file: Path | None = None) -> None:
+        self.db_dir = db_dir.resolve()
+        self.port = port
+        self.log_file = log_file
+        self.process: asyncio.subprocess.Process | None = None
+        self._pid_file = self.db_dir.parent / "db.pid"
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+
+    async def start(self, *, timeout: float = 60.0) -> str:
+        self.db_dir.mkdir(parents=True, exist_ok=True)
+        await self._stop_leftover()
+        if self.port is None:
+            self.port = free_port()
+        config = self.db_dir.parent / "db.toml"
+        if not config.exists():
+            config.write_text("# SecantusDB settings for the embedded database (flags given by the launcher win)\n")
+        args = [
+            sys.executable,
+            "-m",
+            "secantus",
+            "--config",
+            str(config),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--storage-path",
+            str(self.db_dir),
+            "--sync-on-commit",
+            "--log-level",
+            "WARNING",
+        ]
+        log = open(self.log_file, "ab") if self.log_file else asyncio.subprocess.DEVNULL  # noqa: SIM115
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *args,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                preexec_fn=_die_with_parent,
+            )
+        finally:
+            if not isinstance(log, int):
+                log.close()
+        self._pid_file.write_text(json.dumps({"pid": self.process.pid, "port": self.port}))
+        await self._wait_ready(timeout)
+        logger.info("embedded database ready on 127.0.0.1:{} ({})", self.port, self.db_dir)
+        return self.uri
+
+    async def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(self.uri, serverSelectionTimeoutMS=500)
+        try:
+            while True:
+                assert self.process is not None
+                if self.process.returncode is not None:
+                    raise RuntimeError(f"embedded database exited with code {self.process.returncode}{self._log_tail()}")
+                try:
+                    await client.admin.command("ping")
+                    return
+                except PyMongoError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"embedded database did not answer in {timeout:.0f}s{self._log_tail()}") from None
+                    await asyncio.sleep(0.1)
+        finally:
+            await client.close()
+
+    def _log_tail(self) -> str:
+        if not self.log_file or not self.log_file.exists():
+            return ""
+        return "; log: " + self.log_file.read_text(errors="replace")[-600:]
+
+    async def _stop_leftover(self) -> None:
+        """A child of a killed server may still hold the directory: stop it (TERM, then KILL)."""
+        try:
+            info = json.loads(self._pid_file.read_text())
+            pid = int(info["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+        if not _alive(pid) or not _is_our_database(pid, self.db_dir):
+            return
+        logger.warning("stopping a leftover embedded database (pid {}) that still holds {}", pid, self.db_dir)
+        await _terminate_pid(pid)
+
+    async def stop(self, *, timeout: float = 15.0) -> None:
+        proc, self.process = self.process, None
+        if proc is None or proc.returncode is not None:
+            return
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), timeout)
+        except TimeoutError:
+            logger.error("embedded database did not stop in {}s; killing it", timeout)
+            proc.kill()
+            await proc.wait()
+        with contextlib.suppress(OSError):
+            self._pid_file.unlink()
+        logger.info("embedded database stopped")
+
+
+async def _terminate_pid(pid: int, timeout: float = 15.0) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+        await asyncio.sleep(0.05)

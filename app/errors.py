@@ -1,0 +1,46 @@
+"""The app's error type and the one boundary that maps every failure onto a protocol error code."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from loguru import logger
+from pymongo.errors import AutoReconnect, ConnectionFailure, ExecutionTimeout, ServerSelectionTimeoutError, WTimeoutError
+
+from protocol import ProtocolError, codes
+from providers.errors import ProviderError, ProviderNotConfigured, ProviderUnavailable
+
+DB_UNAVAILABLE_ERRORS = (ConnectionFailure, AutoReconnect, ServerSelectionTimeoutError, ExecutionTimeout, WTimeoutError)
+
+
+class AppError(Exception):
+    """A failure with a protocol error code (PROTOCOL.md 3.3)."""
+
+    def __init__(self, code: str, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+def not_found(workspace_id: str) -> AppError:
+    return AppError(codes.NOT_FOUND, f"workspace {workspace_id} does not exist in this project")
+
+
+def to_app_error(exc: BaseException) -> AppError:
+    """Map any exception onto a protocol error. Unknown ones are logged with a correlation id."""
+    if isinstance(exc, AppError):
+        return exc
+    if isinstance(exc, ProtocolError):
+        return AppError(exc.code, exc.message, details=exc.details)
+    if isinstance(exc, DB_UNAVAILABLE_ERRORS):
+        logger.warning("database unavailable: {}", type(exc).__name__)
+        return AppError(codes.UNAVAILABLE, "the database is unreachable right now; nothing was changed")
+    if isinstance(exc, ProviderNotConfigured | ProviderUnavailable):
+        return AppError(codes.UNAVAILABLE, exc.message)
+    if isinstance(exc, ProviderError):
+        return AppError(codes.PROVIDER_ERROR, exc.message)
+    correlation = uuid.uuid4().hex[:12]
+    logger.opt(exception=exc).error("internal error {}: {}", correlation, type(exc).__name__)
+    return AppError(codes.INTERNAL, "internal server error", details={"correlation_id": correlation})

@@ -1,0 +1,52 @@
+"""loguru, configured once: readable console lines plus JSON lines under DATA_DIR/logs (all, and errors),
+rotated; the standard library's loggers (uvicorn, pymongo) flow through it."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from loguru import logger
+
+
+class InterceptHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level: str | int = logger.level(record.levelname).name
+        except ValueError:
+            level = record.levelno
+        frame, depth = logging.currentframe(), 2
+        while frame is not None and frame.f_code.co_filename == logging.__file__:
+            frame = frame.f_back
+            depth += 1
+        logger.opt(depth=depth, exception=record.exc_info).log(level, record.getMessage())
+
+
+def setup_logging(level: str, logs_dir: Path | None, *, console: bool = True) -> None:
+    logger.remove()
+    if console:
+        logger.add(
+            sys.stderr,
+            level=level,
+            diagnose=False,
+            format="<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> | <level>{level: <7}</level> | {message}",
+        )
+    if logs_dir is not None:
+        logs_dir.mkdir(parents=True, exist_ok=True)
+        logger.add(
+            logs_dir / "server.jsonl", level=level, serialize=True, rotation="20 MB", retention=5, diagnose=False,
+            enqueue=False,
+        )
+        logger.add(
+            logs_dir / "errors.jsonl", level="ERROR", serialize=True, rotation="20 MB", retention=5, diagnose=False,
+        )
+    logging.basicConfig(handlers=[InterceptHandler()], level=0, force=True)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "httpcore", "pymongo"):
+        std = logging.getLogger(name)
+        std.handlers = [InterceptHandler()]
+        std.propagate = False
+    # The access log prints query strings (``?token=``): it stays off; see app.middleware for our request log.
+    logging.getLogger("uvicorn.access").disabled = True
+    for noisy in ("pymongo", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

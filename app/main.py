@@ -1,0 +1,123 @@
+"""The app factory and the lifespan that owns every resource (database client, hub, services)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from app.api.health import health, metrics, protocol
+from app.api.responses import app_error_handler, http_exception_handler
+from app.api.uploads import upload_image
+from app.api.workspaces import get_workspace, list_workspaces
+from app.db import WorkspaceDoc, connect
+from app.errors import AppError
+from app.media import LocalMediaStore
+from app.metrics import Metrics
+from app.middleware import GuardMiddleware
+from app.realtime.endpoint import websocket_endpoint
+from app.realtime.hub import Hub
+from app.runtime import Runtime
+from app.services.workspaces import WorkspaceService
+from app.settings import Settings
+
+DEFAULT_UI_DIR = Path(__file__).resolve().parent.parent / "ecosystem" / "timeline-ui" / "dist"
+
+
+def _routes(settings: Settings) -> list[Any]:
+    routes: list[Any] = [
+        Route("/health", health, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/api/protocol", protocol, methods=["GET"]),
+        Route("/api/workspaces", list_workspaces, methods=["GET"]),
+        Route("/api/workspaces/{workspace_id}", get_workspace, methods=["GET"]),
+        Route("/api/upload/image", upload_image, methods=["POST"]),
+        WebSocketRoute("/ws", websocket_endpoint),
+        Mount("/uploads", StaticFiles(directory=settings.uploads_dir, check_dir=False), name="uploads"),
+        Mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media"),
+    ]
+    ui_dir = settings.ui_dir or DEFAULT_UI_DIR
+    if (ui_dir / "index.html").is_file():
+        routes.append(Mount("/", StaticFiles(directory=ui_dir, html=True), name="ui"))
+    return routes
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the app. ``settings.mongodb_uri`` must be set (``python -m app`` starts the embedded database and
+    fills it in)."""
+    settings = settings or Settings()
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.mongodb_uri is None:
+            raise RuntimeError("MONGODB_URI is not set (python -m app starts the embedded database)")
+        client = await connect(settings.mongodb_uri.get_secret_value(), settings.mongodb_db,
+                               timeout_ms=settings.db_timeout_ms)
+        hub = Hub(settings.max_connections)
+        metrics_ = Metrics()
+
+        def on_write(seconds: float, updates: int) -> None:
+            metrics_.db_writes.inc()
+            metrics_.updates.inc(updates)
+            metrics_.coalesced.inc(updates - 1)
+            metrics_.write_latency.observe(seconds)
+
+        workspaces = WorkspaceService(
+            WorkspaceDoc.get_pymongo_collection(),
+            hub.publish,
+            uploads_dir=settings.uploads_dir,
+            debounce_s=settings.sync_debounce_ms / 1000,
+            max_wait_s=settings.sync_max_wait_ms / 1000,
+            on_write=on_write,
+        )
+        runtime = Runtime(
+            settings=settings,
+            hub=hub,
+            metrics=metrics_,
+            client=client,
+            workspaces=workspaces,
+            media=LocalMediaStore(settings.uploads_dir, settings.media_dir),
+        )
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            if not runtime.shutting_down:
+                await runtime.drain()
+            await client.close()
+            logger.info("stopped")
+
+    middleware = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.origins or ["*"],
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "X-API-Token", "Content-Type"],
+            max_age=600,
+        ),
+        Middleware(
+            GuardMiddleware,
+            token=settings.auth_token.get_secret_value() if settings.auth_token else None,
+            origins=settings.origins,
+        ),
+    ]
+    app = Starlette(
+        routes=_routes(settings),
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={AppError: app_error_handler, HTTPException: http_exception_handler,
+                            Exception: app_error_handler},
+    )
+    app.state.settings = settings
+    return app

@@ -1,0 +1,40 @@
+"""Prometheus metrics, in a registry of the app's own (so several apps in one test process don't clash)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.connections = Gauge("ws_connections", "Open WebSocket connections", registry=r)
+        self.messages = Counter("ws_messages_total", "Client messages received, by type", ["type"], registry=r)
+        self.errors = Counter("ws_errors_total", "Error replies, by code", ["code"], registry=r)
+        self.db_writes = Counter("db_workspace_writes_total", "Coalesced workspace update writes", registry=r)
+        self.updates = Counter("workspace_updates_total", "Workspace updates confirmed", registry=r)
+        self.coalesced = Counter(
+            "workspace_updates_coalesced_total", "Updates that shared a database write with another", registry=r
+        )
+        self.write_latency = Histogram(
+            "db_write_seconds",
+            "Latency of one coalesced workspace write",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=r,
+        )
+        self.http_errors = Counter("http_errors_total", "REST error responses, by code", ["code"], registry=r)
+        # Video generation (filled by the video service and poller)
+        self.generations = Counter(
+            "video_generations_total", "Video generations by provider and outcome", ["provider", "outcome"], registry=r
+        )
+        self.poll_cycle = Histogram("poller_cycle_seconds", "Duration of one poll cycle", registry=r)
+        self.provider_latency = Histogram(
+            "provider_request_seconds", "Provider request latency", ["provider", "op"], registry=r
+        )
+        self.provider_errors = Counter(
+            "provider_errors_total", "Provider request errors", ["provider", "kind"], registry=r
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,83 @@
+"""One WebSocket connection: a bounded send queue drained by its own task (the only module, with the
+endpoint, that touches Starlette's ``WebSocket``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+
+from loguru import logger
+from starlette.websockets import WebSocket, WebSocketState
+
+from protocol import codes
+
+_CLOSE = object()
+
+
+class WsConnection:
+    def __init__(self, websocket: WebSocket, project: str, *, queue_size: int = 4096) -> None:
+        self.id = "c_" + secrets.token_hex(6)
+        self.project = project
+        self.websocket = websocket
+        self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize=queue_size)
+        self._sender: asyncio.Task[None] | None = None
+        self._close_code: int | None = None
+        self.closed = asyncio.Event()
+
+    def start(self) -> None:
+        self._sender = asyncio.create_task(self._send_loop(), name=f"ws-send:{self.id}")
+
+    def send(self, text: str) -> None:
+        if self._close_code is not None:
+            return
+        try:
+            self._queue.put_nowait(text)
+        except asyncio.QueueFull:
+            logger.warning("connection {} is too slow to read its messages; closing it", self.id)
+            self._request_close(codes.WS_TRY_AGAIN_LATER, "client too slow", drop_queue=True)
+
+    def _request_close(self, code: int, reason: str, *, drop_queue: bool = False) -> None:
+        if self._close_code is not None:
+            return
+        self._close_code = code
+        if drop_queue:
+            while not self._queue.empty():
+                self._queue.get_nowait()
+        if self._queue.full():
+            self._queue.get_nowait()  # make room for the close: it matters more than one late frame
+        self._queue.put_nowait((_CLOSE, code, reason))
+
+    async def close(self, code: int, reason: str = "", *, timeout: float = 5.0) -> None:
+        """Send what is queued, then close with ``code``."""
+        self._request_close(code, reason)
+        if self._sender is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.closed.wait(), timeout)
+
+    async def _send_loop(self) -> None:
+        try:
+            while True:
+                item = await self._queue.get()
+                if isinstance(item, tuple) and item and item[0] is _CLOSE:
+                    _, code, reason = item
+                    if self.websocket.application_state == WebSocketState.CONNECTED:
+                        with contextlib.suppress(Exception):
+                            await self.websocket.close(code, reason)
+                    return
+                assert isinstance(item, str)
+                await self.websocket.send_text(item)
+        except Exception:  # the peer went away: nothing more to send
+            return
+        finally:
+            self._close_code = self._close_code or codes.WS_NORMAL_CLOSURE
+            self.closed.set()
+
+    async def stop(self) -> None:
+        """The reader ended (peer closed): stop the sender after it sent what it could."""
+        if self._sender is not None and not self._sender.done():
+            self._request_close(codes.WS_NORMAL_CLOSURE, "")
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._sender), 2.0)
+            self._sender.cancel()

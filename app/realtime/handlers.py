@@ -1,0 +1,124 @@
+"""The dispatch table: one small handler per client message type.
+
+A handler gets the message context and the parsed model; it replies with ``ctx.reply`` and raises
+``AppError`` (or any exception) for errors, which ``run_handler`` turns into one ``error`` message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from loguru import logger
+
+from app.db import iso, utcnow
+from app.errors import to_app_error
+from app.runtime import Runtime
+from protocol import (
+    Error,
+    Ping,
+    Pong,
+    ReorderConfirm,
+    SyncConfirm,
+    WorkspaceCreate,
+    WorkspaceCreated,
+    WorkspaceDelete,
+    WorkspaceDeleted,
+    WorkspaceList,
+    WorkspaceListResult,
+    WorkspaceReorder,
+    WorkspaceUpdate,
+)
+from protocol.outbound import ServerMessage
+
+
+class Sender:
+    """What a handler needs of a connection."""
+
+    id: str
+    project: str
+
+    def send(self, text: str) -> None: ...
+
+
+@dataclass
+class Context:
+    runtime: Runtime
+    conn: Any  # app.realtime.connection.WsConnection (anything with id, project, send)
+    message_id: str | None
+
+    @property
+    def project(self) -> str:
+        project: str = self.conn.project
+        return project
+
+    def reply(self, message: ServerMessage) -> None:
+        from protocol import encode
+
+        message.reply_to = self.message_id
+        self.conn.send(encode(message))
+
+
+Handler = Callable[[Context, Any], Awaitable[None]]
+
+
+async def handle_ping(ctx: Context, msg: Ping) -> None:
+    ctx.reply(Pong(server_time=iso(utcnow()) or ""))
+
+
+async def handle_list(ctx: Context, msg: WorkspaceList) -> None:
+    ctx.reply(WorkspaceListResult(workspaces=await ctx.runtime.workspaces.list(ctx.project)))
+
+
+async def handle_create(ctx: Context, msg: WorkspaceCreate) -> None:
+    workspace = await ctx.runtime.workspaces.create(
+        ctx.project, msg.workspace, position=msg.position, message_id=msg.id, origin=ctx.conn.id
+    )
+    ctx.reply(WorkspaceCreated(workspace=workspace))
+
+
+async def handle_update(ctx: Context, msg: WorkspaceUpdate) -> None:
+    # Queued before the first await: per-connection order is message order.
+    future = ctx.runtime.workspaces.submit_update(
+        ctx.project, msg.workspace_id, msg.updates.patch(), origin=ctx.conn.id
+    )
+    result = await future
+    ctx.reply(SyncConfirm(workspace_id=msg.workspace_id, version=result.version, updated_at=result.updated_at))
+
+
+async def handle_delete(ctx: Context, msg: WorkspaceDelete) -> None:
+    existed = await ctx.runtime.workspaces.delete(ctx.project, msg.workspace_id, origin=ctx.conn.id)
+    ctx.reply(WorkspaceDeleted(workspace_id=msg.workspace_id, existed=existed))
+
+
+async def handle_reorder(ctx: Context, msg: WorkspaceReorder) -> None:
+    order = await ctx.runtime.workspaces.reorder(ctx.project, list(msg.order), origin=ctx.conn.id)
+    ctx.reply(ReorderConfirm(order=order))
+
+
+HANDLERS: dict[type, Handler] = {
+    Ping: handle_ping,
+    WorkspaceList: handle_list,
+    WorkspaceCreate: handle_create,
+    WorkspaceUpdate: handle_update,
+    WorkspaceDelete: handle_delete,
+    WorkspaceReorder: handle_reorder,
+}
+
+
+def send_error(ctx: Context, exc: BaseException) -> str:
+    error = to_app_error(exc)
+    ctx.reply(Error(code=error.code, message=error.message, details=error.details))  # type: ignore[arg-type]
+    return error.code
+
+
+async def run_handler(ctx: Context, handler: Handler, msg: Any) -> None:
+    metrics = ctx.runtime.metrics
+    try:
+        with logger.contextualize(conn=ctx.conn.id, msg_type=msg.type):
+            await handler(ctx, msg)
+    except Exception as exc:
+        code = send_error(ctx, exc)
+        metrics.errors.labels(code=code).inc()
+        logger.info("{} on {} from {}: {}", code, msg.type, ctx.conn.id, to_app_error(exc).message[:200])

@@ -1,0 +1,387 @@
+"""Workspace operations shared by the WebSocket handlers and the REST routes.
+
+Updates go through the coalescing writer: per workspace one ``find_one_and_update`` at a time, guarded by the
+version it was computed from, so the merged ``form_data`` limits are checked against what is stored without a
+read per update (the form of recently written workspaces is cached, and a version mismatch reloads it).
+Structural changes of a timeline (create, delete, reorder) are serialised per project in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bson import ObjectId
+from loguru import logger
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from app.db import iso, utcnow, workspace_to_wire
+from app.errors import AppError, not_found
+from app.realtime.writer import CoalescingWriter
+from app.services.ordering import plan_reorder, position_for_insert, renumber
+from protocol import (
+    ProtocolError,
+    Workspace,
+    WorkspaceCreated,
+    WorkspaceDeleted,
+    WorkspaceInput,
+    WorkspaceReordered,
+    WorkspaceUpdated,
+    check_form_totals,
+    codes,
+    merge_form,
+)
+from protocol.outbound import ServerMessage
+
+Publish = Callable[[str, ServerMessage, str | None], None]
+Key = tuple[str, str]  # (project, workspace id)
+
+_FORM_CACHE_SIZE = 10_000
+_VERSION_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class Patch:
+    changes: dict[str, Any]  # same shape as ``updates``; form_data values None = remove
+    origin: str | None = None  # connection id of the sender (None: REST)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    version: int
+    updated_at: str
+
+
+@dataclass
+class _Cached:
+    version: int
+    form: dict[str, Any] = field(default_factory=dict)
+
+
+def _oid(workspace_id: str) -> ObjectId:
+    if not ObjectId.is_valid(workspace_id) or len(workspace_id) != 24:
+        raise not_found(workspace_id)
+    return ObjectId(workspace_id)
+
+
+def _merge(into: dict[str, Any], changes: dict[str, Any]) -> None:
+    for name, value in changes.items():
+        if name == "form_data":
+            into.setdefault("form_data", {}).update(value)
+        else:
+            into[name] = value
+
+
+def _mongo_update(merged: dict[str, Any], now: datetime) -> dict[str, Any]:
+    set_: dict[str, Any] = {"updated_at": now}
+    unset: dict[str, Any] = {}
+    for name, value in merged.items():
+        if name == "form_data":
+            for key, item in value.items():
+                if item is None:
+                    unset[f"form_data.{key}"] = ""
+                else:
+                    set_[f"form_data.{key}"] = item
+        else:
+            set_[name] = value
+    update: dict[str, Any] = {"$set": set_, "$inc": {"version": 1}}
+    if unset:
+        update["$unset"] = unset
+    return update
+
+
+class WorkspaceService:
+    def __init__(
+        self,
+        collection: AsyncCollection[dict[str, Any]],
+        publish: Publish,
+        *,
+        uploads_dir: Path,
+        debounce_s: float = 0.0,
+        max_wait_s: float = 1.0,
+        on_write: Callable[[float, int], None] | None = None,
+    ) -> None:
+        self.collection = collection
+        self.on_write = on_write  # (seconds, updates in the write), for metrics
+        self.publish = publish
+        self.uploads_dir = uploads_dir
+        self.writer: CoalescingWriter[Key, Patch, WriteResult] = CoalescingWriter(
+            self._flush, debounce_s=debounce_s, max_wait_s=max_wait_s
+        )
+        self._forms: OrderedDict[Key, _Cached] = OrderedDict()
+        self._project_locks: dict[str, asyncio.Lock] = {}
+        self.coalesced_updates = 0  # updates that shared a write with an earlier one
+
+    # ---- reads -------------------------------------------------------------------------------------------
+
+    async def list(self, project: str) -> list[Workspace]:
+        cursor = self.collection.find({"project": project}).sort([("order_index", ASCENDING), ("_id", ASCENDING)])
+        return [workspace_to_wire(raw) async for raw in cursor]
+
+    async def get(self, project: str | None, workspace_id: str) -> Workspace:
+        query: dict[str, Any] = {"_id": _oid(workspace_id)}
+        if project is not None:
+            query["project"] = project
+        raw = await self.collection.find_one(query)
+        if raw is None:
+            raise not_found(workspace_id)
+        return workspace_to_wire(raw)
+
+    def _lock(self, project: str) -> asyncio.Lock:
+        lock = self._project_locks.get(project)
+        if lock is None:
+            lock = self._project_locks[project] = asyncio.Lock()
+        return lock
+
+    # ---- create ------------------------------------------------------------------------------------------
+
+    async def create(
+        self,
+        project: str,
+        fields: WorkspaceInput | None,
+        *,
+        position: int | None = None,
+        message_id: str | None = None,
+        origin: str | None = None,
+    ) -> Workspace:
+        create_id = f"{project}/{message_id}" if message_id else None
+        if create_id:
+            existing = await self.collection.find_one({"create_msg_id": create_id})
+            if existing is not None:
+                return workspace_to_wire(existing)
+        values = fields.model_dump(exclude_unset=True) if fields else {}
+        if values.get("form_data") is not None:
+            values["form_data"] = {k: v for k, v in values["form_data"].items() if v is not None}
+        self._check_image(values)
+        async with self._lock(project):
+            order_index = await self._insert_position(project, position)
+            now = utcnow()
+            doc: dict[str, Any] = {
+                "project": project,
+                "order_index": order_index,
+                "title": values.get("title") or "",
+                "image_path": values.get("image_path"),
+                "image_url": values.get("image_url"),
+                "form_data": values.get("form_data") or {},
+                "video": {"status": "idle", "provider": None, "task_id": None, "progress": 0, "url": None,
+                          "source_url": None, "error": None, "updated_at": None},
+                "ai_collaboration": [],
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+            if create_id:
+                doc["create_msg_id"] = create_id
+            try:
+                await self.collection.insert_one(doc)
+            except DuplicateKeyError:
+                existing = await self.collection.find_one({"create_msg_id": create_id})
+                if existing is None:
+                    raise
+                return workspace_to_wire(existing)
+        workspace = workspace_to_wire(doc)
+        self.publish(project, WorkspaceCreated(workspace=workspace), origin)
+        return workspace
+
+    async def _insert_position(self, project: str, position: int | None) -> float:
+        def ordered() -> Any:
+            return self.collection.find({"project": project}, {"order_index": 1})
+
+        value: float | None = None
+        if position is not None:
+            cursor = ordered().sort("order_index", ASCENDING).skip(max(position - 1, 0)).limit(2)
+            neighbours = [d["order_index"] async for d in cursor]
+            if position == 0 and neighbours:
+                value = position_for_insert(neighbours[:1], 0, 1)
+            elif position > 0 and len(neighbours) == 2:
+                value = position_for_insert(neighbours, position, position + 2)
+            else:
+                position = None  # at or past the end
+        if position is None:
+            last = [d["order_index"] async for d in ordered().sort("order_index", DESCENDING).limit(1)]
+            value = position_for_insert(last, None, len(last))
+        if value is None:  # floats exhausted between two cards: spread the timeline out, then retry once
+            await self._renumber(project)
+            return await self._insert_position(project, position)
+        return value
+
+    async def _renumber(self, project: str) -> None:
+        cursor = self.collection.find({"project": project}, {"_id": 1}).sort("order_index", ASCENDING)
+        ids = [d["_id"] async for d in cursor]
+        now = utcnow()
+        ops = [
+            UpdateOne({"_id": i}, {"$set": {"order_index": v, "updated_at": now}, "$inc": {"version": 1}})
+            for i, v in renumber(ids).items()
+        ]
+        if ops:
+            await self.collection.bulk_write(ops, ordered=False)
+
+    # ---- update ------------------------------------------------------------------------------------------
+
+    def _check_image(self, changes: dict[str, Any]) -> None:
+        path = changes.get("image_path")
+        if path and not (self.uploads_dir / Path(path).name).is_file():
+            raise AppError(codes.INVALID_MESSAGE, "image_path: no such upload on this server")
+
+    def submit_update(
+        self, project: str, workspace_id: str, changes: dict[str, Any], *, origin: str | None = None
+    ) -> asyncio.Future[WriteResult]:
+        """Queue an update (synchronously, so per-connection order is the call order). The future resolves
+        once the write holding it is acknowledged."""
+        self._check_image(changes)
+        return self.writer.submit((project, str(_oid(workspace_id))), Patch(changes, origin))
+
+    async def update(
+        self, project: str, workspace_id: str, changes: dict[str, Any], *, origin: str | None = None
+    ) -> WriteResult:
+        return await self.submit_update(project, workspace_id, changes, origin=origin)
+
+    async def _cached_form(self, key: Key, *, reload: bool = False) -> _Cached | None:
+        cached = None if reload else self._forms.get(key)
+        if cached is None:
+            raw = await self.collection.find_one(
+                {"_id": ObjectId(key[1]), "project": key[0]}, {"form_data": 1, "version": 1}
+            )
+            if raw is None:
+                self._forms.pop(key, None)
+                return None
+            cached = _Cached(raw["version"], raw.get("form_data") or {})
+        self._forms[key] = cached
+        self._forms.move_to_end(key)
+        while len(self._forms) > _FORM_CACHE_SIZE:
+            self._forms.popitem(last=False)
+        return cached
+
+    async def _flush(self, key: Key, patches: list[Patch]) -> list[WriteResult | BaseException]:
+        project, workspace_id = key
+        reload = False
+        for _ in range(_VERSION_RETRIES):
+            cached = await self._cached_form(key, reload=reload)
+            if cached is None:
+                return [not_found(workspace_id)] * len(patches)
+            form = cached.form
+            merged: dict[str, Any] = {}
+            accepted: list[int] = []
+            results: list[WriteResult | BaseException] = []
+            for patch in patches:
+                new_form = form
+                if "form_data" in patch.changes:
+                    new_form = merge_form(form, patch.changes["form_data"])
+                    try:
+                        check_form_totals(new_form)
+                    except ValueError as exc:  # PydanticCustomError is a ValueError
+                        results.append(AppError(codes.INVALID_MESSAGE, f"updates.form_data: {exc}"))
+                        continue
+                form = new_form
+                _merge(merged, patch.changes)
+                accepted.append(len(results))
+                results.append(WriteResult(0, ""))  # placeholder until the write returns
+            if not accepted:
+                return results
+            now = utcnow()
+            started = time.perf_counter()
+            stored = await self.collection.find_one_and_update(
+                {"_id": ObjectId(workspace_id), "project": project, "version": cached.version},
+                _mongo_update(merged, now),
+                projection={"version": 1},
+                return_document=ReturnDocument.AFTER,
+            )
+            if stored is None:
+                reload = True  # someone else wrote (or it was deleted): reload and try again
+                continue
+            if self.on_write is not None:
+                self.on_write(time.perf_counter() - started, len(accepted))
+            self._forms[key] = _Cached(stored["version"], form)
+            result = WriteResult(stored["version"], iso(now) or "")
+            for index in accepted:
+                results[index] = result
+            self.coalesced_updates += len(accepted) - 1
+            self._announce(project, workspace_id, [patches[i] for i in accepted], merged, result)
+            return results
+        logger.warning("workspace {} changed under the writer {} times in a row", workspace_id, _VERSION_RETRIES)
+        return [AppError(codes.UNAVAILABLE, "the workspace is busy; try again")] * len(patches)
+
+    def _announce(
+        self, project: str, workspace_id: str, patches: list[Patch], merged: dict[str, Any], result: WriteResult
+    ) -> None:
+        origins = {p.origin for p in patches}
+        if len(origins) == 1:  # the common case: one sender, one announcement of the merged patch
+            self.publish(
+                project,
+                WorkspaceUpdated(
+                    workspace_id=workspace_id, changes=merged, version=result.version, updated_at=result.updated_at
+                ),
+                next(iter(origins)),
+            )
+            return
+        for patch in patches:  # several senders: each patch to everyone but its sender, in order
+            self.publish(
+                project,
+                WorkspaceUpdated(
+                    workspace_id=workspace_id,
+                    changes=patch.changes,
+                    version=result.version,
+                    updated_at=result.updated_at,
+                ),
+                patch.origin,
+            )
+
+    def forget(self, project: str, workspace_id: str) -> None:
+        self._forms.pop((project, workspace_id), None)
+
+    # ---- delete, reorder ---------------------------------------------------------------------------------
+
+    async def delete(self, project: str, workspace_id: str, *, origin: str | None = None) -> bool:
+        oid = _oid(workspace_id)
+        await self.writer.barrier((project, workspace_id))
+        async with self._lock(project):
+            result = await self.collection.delete_one({"_id": oid, "project": project})
+        self.forget(project, workspace_id)
+        existed = result.deleted_count > 0
+        if existed:
+            self.publish(project, WorkspaceDeleted(workspace_id=workspace_id), origin)
+        return existed
+
+    async def reorder(self, project: str, order: list[str], *, origin: str | None = None) -> list[str]:
+        await self.writer.barrier_all()
+        async with self._lock(project):
+            cursor = self.collection.find({"project": project}, {"order_index": 1})
+            current = {str(d["_id"]): float(d["order_index"]) async for d in cursor}
+            given = set(order)
+            missing = [i for i in current if i not in given]
+            unknown = [i for i in order if i not in current]
+            if missing or unknown or len(order) != len(given):
+                raise AppError(
+                    codes.CONFLICT,
+                    "order must list every workspace of the project exactly once",
+                    details={"missing": missing, "unknown": unknown},
+                )
+            changes = plan_reorder(current, order)
+            if changes:
+                now = utcnow()
+                await self.collection.bulk_write(
+                    [
+                        UpdateOne(
+                            {"_id": ObjectId(i)},
+                            {"$set": {"order_index": v, "updated_at": now}, "$inc": {"version": 1}},
+                        )
+                        for i, v in changes.items()
+                    ],
+                    ordered=False,
+                )
+                for i in changes:
+                    self.forget(project, i)
+        self.publish(project, WorkspaceReordered(order=order), origin)
+        return order
+
+
+def invalid(exc: ProtocolError) -> AppError:
+    return AppError(exc.code, exc.message, details=exc.details)

@@ -1,0 +1,117 @@
+"""Every variable of PROTOCOL.md section 1, read from the environment and ``.env`` by pydantic-settings.
+
+Settings are built by the app factory or the CLI, never at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Default base URL per provider (PROTOCOL.md 1). A base URL is the prefix PROVIDERS.md's paths hang from.
+PROVIDER_BASE_URLS: dict[str, str] = {
+    "local": "",
+    "runway": "https://api.dev.runwayml.com",
+    "kling": "https://api-singapore.klingai.com",
+    "pika": "https://queue.fal.run",
+    "seedance": "https://ark.cn-beijing.volces.com/api/v3",
+    "minimax": "https://api.minimax.io",
+    "luma": "https://api.lumalabs.ai/dream-machine/v1",
+    "offline": "",
+    "openai": "https://api.openai.com/v1",
+    "claude": "https://api.anthropic.com",
+    "qwen": "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
+    "doubao": "https://ark.cn-beijing.volces.com/api/v3",
+    "ollama": "http://localhost:11434",
+}
+
+# Alternative key variables accepted (PROTOCOL.md 1).
+KEY_ALIASES: dict[str, tuple[str, ...]] = {
+    "pika": ("PIKA_API_KEY", "FAL_KEY"),
+    "claude": ("CLAUDE_API_KEY", "ANTHROPIC_API_KEY"),
+    "qwen": ("QWEN_API_KEY", "DASHSCOPE_API_KEY"),
+    "kling": ("KLING_ACCESS_KEY",),
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    data_dir: Path = Path("./data")
+    mongodb_uri: SecretStr | None = None
+    mongodb_db: str = "workspace_server"
+    video_provider: str = "local"
+    llm_provider: str = "offline"
+    public_base_url: str | None = None
+    auth_token: SecretStr | None = None
+    allowed_origins: str | None = None
+    poll_interval_s: float = Field(5.0, gt=0)
+    video_timeout_s: float = Field(600.0, gt=0)
+    sync_debounce_ms: float = Field(0.0, ge=0)
+    sync_max_wait_ms: float = Field(1000.0, ge=0)
+    max_message_bytes: int = Field(262144, gt=0)
+    max_upload_bytes: int = Field(10485760, gt=0)
+    ws_ping_interval_s: float = Field(30.0, ge=0)
+    ws_ping_timeout_s: float = Field(30.0, ge=0)
+    ws_rate: float = Field(100.0, gt=0)
+    ws_burst: int = Field(200, gt=0)
+    max_connections: int = Field(10000, gt=0)
+    log_level: str = "INFO"
+    ui_dir: Path | None = None  # built timeline UI; default ecosystem/timeline-ui/dist when it exists
+    db_timeout_ms: int = Field(3000, gt=0)  # how long a write waits for an unreachable database
+
+    @field_validator("mongodb_uri", "auth_token", "public_base_url", "allowed_origins", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @property
+    def origins(self) -> list[str] | None:
+        if not self.allowed_origins:
+            return None
+        return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def db_dir(self) -> Path:
+        return self.data_dir / "db"
+
+
+def provider_env(name: str, environ: dict[str, str]) -> dict[str, str | None]:
+    """``<NAME>_API_KEY``/``_BASE_URL``/``_MODEL`` (+ aliases, Kling's pair) for one provider, from an environment.
+
+    Read from the environment the settings were built from, so provider names added to the registry need no
+    new settings fields."""
+    upper = name.upper()
+    key = None
+    for var in (*KEY_ALIASES.get(name, ()), f"{upper}_API_KEY"):
+        if environ.get(var):
+            key = environ[var]
+            break
+    return {
+        "api_key": key,
+        "secret_key": environ.get(f"{upper}_SECRET_KEY") or None,
+        "base_url": (environ.get(f"{upper}_BASE_URL") or PROVIDER_BASE_URLS.get(name, "")).rstrip("/"),
+        "model": environ.get(f"{upper}_MODEL") or None,
+    }

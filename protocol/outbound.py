@@ -1,0 +1,156 @@
+"""Server messages (PROTOCOL.md 2, 3.1 replies, 3.2 events, 3.3 errors), and the wire workspace."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from protocol.codes import ErrorCode
+
+VideoStatusName = Literal["idle", "queued", "generating", "completed", "failed", "cancelled"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorInfo(_Model):
+    code: str
+    message: str
+
+
+class Video(_Model):
+    status: VideoStatusName = "idle"
+    provider: str | None = None
+    task_id: str | None = None
+    progress: Annotated[int, Field(ge=0, le=100)] = 0
+    url: str | None = None
+    source_url: str | None = None
+    error: ErrorInfo | None = None
+    updated_at: str | None = None
+
+
+class AiEntry(_Model):
+    role: Literal["user", "assistant"]
+    content: str
+    provider: str | None = None
+    model: str | None = None
+    created_at: str
+    form_data_patch: dict[str, Any] | None = None
+
+
+class Workspace(_Model):
+    id: str
+    project: str
+    order_index: float
+    title: str
+    image_path: str | None
+    image_url: str | None
+    form_data: dict[str, Any]
+    video: Video
+    ai_collaboration: list[AiEntry]
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class ServerMessage(_Model):
+    reply_to: str | None = None
+
+
+class ConnectionReady(ServerMessage):
+    type: Literal["connection.ready"] = "connection.ready"
+    connection_id: str
+    project: str
+    protocol: int
+    server_time: str
+
+
+class Pong(ServerMessage):
+    type: Literal["pong"] = "pong"
+    server_time: str
+
+
+class WorkspaceListResult(ServerMessage):
+    type: Literal["workspace.list_result"] = "workspace.list_result"
+    workspaces: list[Workspace]
+
+
+class WorkspaceCreated(ServerMessage):
+    type: Literal["workspace.created"] = "workspace.created"
+    workspace: Workspace
+
+
+class SyncConfirm(ServerMessage):
+    type: Literal["workspace.sync_confirm"] = "workspace.sync_confirm"
+    workspace_id: str
+    version: int
+    updated_at: str
+
+
+class WorkspaceDeleted(ServerMessage):
+    type: Literal["workspace.deleted"] = "workspace.deleted"
+    workspace_id: str
+    existed: bool | None = None
+
+
+class ReorderConfirm(ServerMessage):
+    type: Literal["workspace.reorder_confirm"] = "workspace.reorder_confirm"
+    order: list[str]
+
+
+class WorkspaceUpdated(ServerMessage):
+    type: Literal["workspace.updated"] = "workspace.updated"
+    workspace_id: str
+    changes: dict[str, Any]
+    version: int
+    updated_at: str
+
+
+class WorkspaceReordered(ServerMessage):
+    type: Literal["workspace.reordered"] = "workspace.reordered"
+    order: list[str]
+
+
+class VideoStatusUpdate(ServerMessage):
+    type: Literal["video.status_update"] = "video.status_update"
+    workspace_id: str
+    video: Video
+
+
+class AiDelta(ServerMessage):
+    type: Literal["ai.delta"] = "ai.delta"
+    workspace_id: str
+    delta: str
+
+
+class AiSuggestion(ServerMessage):
+    type: Literal["ai.suggestion"] = "ai.suggestion"
+    workspace_id: str
+    suggestion: AiEntry
+
+
+class Error(ServerMessage):
+    type: Literal["error"] = "error"
+    code: ErrorCode
+    message: str
+    details: Any = None
+
+
+ServerEvent = Annotated[
+    ConnectionReady
+    | Pong
+    | WorkspaceListResult
+    | WorkspaceCreated
+    | SyncConfirm
+    | WorkspaceDeleted
+    | ReorderConfirm
+    | WorkspaceUpdated
+    | WorkspaceReordered
+    | VideoStatusUpdate
+    | AiDelta
+    | AiSuggestion
+    | Error,
+    Field(discriminator="type"),
+]
