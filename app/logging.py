@@ -48,5 +48,5 @@ def setup_logging(level: str, logs_dir: Path | None, *, console: bool = True) ->
         std.propagate = False
     # The access log prints query strings (``?token=``): it stays off; see app.middleware for our request log.
     logging.getLogger("uvicorn.access").disabled = True
-    for noisy in ("pymongo", "httpx", "httpcore"):
+    for noisy in ("pymongo", "httpx", "httpcore", "websockets", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
