@@ -1,0 +1,47 @@
+# Thin wrappers; the README names the targets. Everything installs into .venv in the project root.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+UI := ecosystem/timeline-ui
+
+.PHONY: run test test-fast lint typecheck bench ui smoke clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[embedded,dev]"
+	touch $(STAMP)
+
+## run: install, build the UI when Node is available, start the server on the embedded database
+run: $(STAMP)
+	@if command -v npm >/dev/null 2>&1 && [ -f $(UI)/package.json ]; then \
+		(cd $(UI) && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent) \
+		|| echo "UI build failed; starting the server without it"; \
+	fi
+	$(BIN)/python -m app
+
+## test: install and run the whole test suite (pytest exits non-zero when a test fails or none ran)
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check app protocol providers tests
+	$(BIN)/ruff format --check app protocol providers tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest tests/bench -s -p no:randomly -o addopts=""
+
+smoke: $(STAMP)
+	$(BIN)/python ../shared/tools/protocol_smoke.py --python $(BIN)/python
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
