@@ -44,3 +44,15 @@ def to_app_error(exc: BaseException) -> AppError:
     correlation = uuid.uuid4().hex[:12]
     logger.opt(exception=exc).error("internal error {}: {}", correlation, type(exc).__name__)
     return AppError(codes.INTERNAL, "internal server error", details={"correlation_id": correlation})
+
+
+# Codes that only exist over HTTP (PROTOCOL.md 5's 413/415/422); over the WebSocket they are invalid_message.
+UNPROCESSABLE = "unprocessable"
+UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+PAYLOAD_TOO_LARGE = "payload_too_large"
+HTTP_ONLY_CODES = {UNPROCESSABLE: 422, UNSUPPORTED_MEDIA_TYPE: 415, PAYLOAD_TOO_LARGE: 413}
+
+
+def wire_code(code: str) -> str:
+    """The protocol error code for ``code`` (HTTP-only codes become ``invalid_message``)."""
+    return codes.INVALID_MESSAGE if code in HTTP_ONLY_CODES else code

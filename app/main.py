@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from dotenv import dotenv_values
 from loguru import logger
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -15,18 +18,23 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from app.api.generate import ai_suggest, cancel_video, generate_video
 from app.api.health import health, metrics, protocol
 from app.api.responses import app_error_handler, http_exception_handler
 from app.api.uploads import upload_image
 from app.api.workspaces import get_workspace, list_workspaces
-from app.db import WorkspaceDoc, connect
+from app.db import PollerLease, WorkspaceDoc, connect
 from app.errors import AppError
 from app.media import LocalMediaStore
 from app.metrics import Metrics
 from app.middleware import GuardMiddleware
 from app.realtime.endpoint import websocket_endpoint
 from app.realtime.hub import Hub
+from app.poller import Poller
 from app.runtime import Runtime
+from app.services.ai import AiService
+from app.services.providers import ProviderPool
+from app.services.video import VideoService
 from app.services.workspaces import WorkspaceService
 from app.settings import Settings
 
@@ -41,6 +49,9 @@ def _routes(settings: Settings) -> list[Any]:
         Route("/api/workspaces", list_workspaces, methods=["GET"]),
         Route("/api/workspaces/{workspace_id}", get_workspace, methods=["GET"]),
         Route("/api/upload/image", upload_image, methods=["POST"]),
+        Route("/api/generate/video", generate_video, methods=["POST"]),
+        Route("/api/generate/video/cancel", cancel_video, methods=["POST"]),
+        Route("/api/ai/suggest", ai_suggest, methods=["POST"]),
         WebSocketRoute("/ws", websocket_endpoint),
         Mount("/uploads", StaticFiles(directory=settings.uploads_dir, check_dir=False), name="uploads"),
         Mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media"),
@@ -73,13 +84,33 @@ def create_app(settings: Settings | None = None) -> Starlette:
             metrics_.coalesced.inc(updates - 1)
             metrics_.write_latency.observe(seconds)
 
+        providers = ProviderPool(settings, {**dotenv_values(".env"), **os.environ}, metrics=metrics_)
+        media = LocalMediaStore(settings.uploads_dir, settings.media_dir)
+        collection = WorkspaceDoc.get_pymongo_collection()
+        video = VideoService(collection, hub.publish, providers, media, settings, metrics=metrics_)
+        background: set[asyncio.Task[None]] = set()
+
+        async def on_deleted(raw: dict[str, Any]) -> None:  # cancel at the provider without holding the reply
+            task = asyncio.create_task(video.on_deleted(raw))
+            background.add(task)
+            task.add_done_callback(background.discard)
+
         workspaces = WorkspaceService(
-            WorkspaceDoc.get_pymongo_collection(),
+            collection,
             hub.publish,
             uploads_dir=settings.uploads_dir,
             debounce_s=settings.sync_debounce_ms / 1000,
             max_wait_s=settings.sync_max_wait_ms / 1000,
             on_write=on_write,
+            on_deleted=on_deleted,
+        )
+        poller = Poller(
+            collection,
+            PollerLease.get_pymongo_collection(),
+            video,
+            interval_s=settings.poll_interval_s,
+            timeout_s=settings.video_timeout_s,
+            metrics=metrics_,
         )
         runtime = Runtime(
             settings=settings,
@@ -87,14 +118,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
             metrics=metrics_,
             client=client,
             workspaces=workspaces,
-            media=LocalMediaStore(settings.uploads_dir, settings.media_dir),
+            media=media,
+            providers=providers,
+            video=video,
+            ai=AiService(collection, hub.publish, providers),
+            poller=poller,
         )
         app.state.runtime = runtime
+        poller_task = asyncio.create_task(poller.run(), name="poller")
         try:
             yield
         finally:
             if not runtime.shutting_down:
                 await runtime.drain()
+            poller.stop()
+            try:
+                await asyncio.wait_for(poller_task, 30)
+            except TimeoutError:
+                logger.error("the poller did not stop within 30 s")
+            await poller.aclose()
+            await providers.aclose()
             await client.close()
             logger.info("stopped")
 

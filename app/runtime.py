@@ -13,7 +13,11 @@ if TYPE_CHECKING:
 
     from app.media import LocalMediaStore
     from app.metrics import Metrics
+    from app.poller import Poller
     from app.realtime.hub import Hub
+    from app.services.ai import AiService
+    from app.services.providers import ProviderPool
+    from app.services.video import VideoService
     from app.services.workspaces import WorkspaceService
     from app.settings import Settings
 
@@ -26,10 +30,16 @@ class Runtime:
     client: AsyncMongoClient[dict[str, Any]]
     workspaces: WorkspaceService
     media: LocalMediaStore
-    services: dict[str, Any] = field(default_factory=dict)  # "video", "ai": added by later layers
+    providers: ProviderPool
+    video: VideoService
+    ai: AiService
+    poller: Poller
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)  # in-flight message handlers
     shutting_down: bool = False
-    poller_state: str = "stopped"
+
+    @property
+    def poller_state(self) -> str:
+        return self.poller.state
 
     def spawn(self, coro: Any, *, name: str | None = None) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro, name=name)

@@ -37,7 +37,8 @@ class AiEntry(_Model):
     provider: str | None = None
     model: str | None = None
     created_at: str
-    form_data_patch: dict[str, Any] | None = None
+    # Only present when a structured suggestion was asked for (PROTOCOL.md 7).
+    form_data_patch: dict[str, Any] | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class Workspace(_Model):

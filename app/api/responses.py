@@ -8,17 +8,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.errors import AppError, to_app_error
+from app.errors import HTTP_ONLY_CODES, AppError, to_app_error, wire_code
 from protocol import codes
 
-# Codes that exist only over HTTP, on top of PROTOCOL.md 3.3's.
-EXTRA_STATUS = {"unsupported_media_type": 415, "payload_too_large": 413, "unprocessable": 422}
-HTTP_CODE_NAMES = {415: "invalid_message", 413: "invalid_message", 422: "invalid_message"}
-
-
 def error_response(error: AppError, status: int | None = None) -> JSONResponse:
-    http_status = status or EXTRA_STATUS.get(error.code) or codes.HTTP_STATUS.get(error.code, 500)
-    code = HTTP_CODE_NAMES.get(http_status, error.code) if error.code in EXTRA_STATUS else error.code
+    http_status = status or HTTP_ONLY_CODES.get(error.code) or codes.HTTP_STATUS.get(error.code, 500)
+    code = wire_code(error.code)
     body: dict[str, Any] = {"error": {"code": code, "message": error.message, "details": error.details}}
     return JSONResponse(body, status_code=http_status)
 

@@ -13,10 +13,16 @@ from typing import Any
 from loguru import logger
 
 from app.db import iso, utcnow
-from app.errors import to_app_error
+from app.errors import to_app_error, wire_code
 from app.runtime import Runtime
 from protocol import (
+    AiDelta,
+    AiSuggest,
+    AiSuggestion,
     Error,
+    VideoCancel,
+    VideoGenerate,
+    VideoStatusUpdate,
     Ping,
     Pong,
     ReorderConfirm,
@@ -31,15 +37,6 @@ from protocol import (
     WorkspaceUpdate,
 )
 from protocol.outbound import ServerMessage
-
-
-class Sender:
-    """What a handler needs of a connection."""
-
-    id: str
-    project: str
-
-    def send(self, text: str) -> None: ...
 
 
 @dataclass
@@ -97,7 +94,30 @@ async def handle_reorder(ctx: Context, msg: WorkspaceReorder) -> None:
     ctx.reply(ReorderConfirm(order=order))
 
 
+async def handle_generate(ctx: Context, msg: VideoGenerate) -> None:
+    _, video = await ctx.runtime.video.start(ctx.project, msg.workspace_id, msg.provider, origin=ctx.conn.id)
+    ctx.reply(VideoStatusUpdate(workspace_id=msg.workspace_id, video=video))
+
+
+async def handle_cancel(ctx: Context, msg: VideoCancel) -> None:
+    _, video = await ctx.runtime.video.cancel(ctx.project, msg.workspace_id, origin=ctx.conn.id)
+    ctx.reply(VideoStatusUpdate(workspace_id=msg.workspace_id, video=video))
+
+
+async def handle_suggest(ctx: Context, msg: AiSuggest) -> None:
+    def on_delta(delta: str) -> None:
+        ctx.reply(AiDelta(workspace_id=msg.workspace_id, delta=delta))
+
+    _, entry = await ctx.runtime.ai.suggest(
+        ctx.project, msg.workspace_id, msg.message, apply=msg.apply, on_delta=on_delta, origin=ctx.conn.id
+    )
+    ctx.reply(AiSuggestion(workspace_id=msg.workspace_id, suggestion=entry))
+
+
 HANDLERS: dict[type, Handler] = {
+    VideoGenerate: handle_generate,
+    VideoCancel: handle_cancel,
+    AiSuggest: handle_suggest,
     Ping: handle_ping,
     WorkspaceList: handle_list,
     WorkspaceCreate: handle_create,
@@ -109,8 +129,9 @@ HANDLERS: dict[type, Handler] = {
 
 def send_error(ctx: Context, exc: BaseException) -> str:
     error = to_app_error(exc)
-    ctx.reply(Error(code=error.code, message=error.message, details=error.details))  # type: ignore[arg-type]
-    return error.code
+    code = wire_code(error.code)
+    ctx.reply(Error(code=code, message=error.message, details=error.details))  # type: ignore[arg-type]
+    return code
 
 
 async def run_handler(ctx: Context, handler: Handler, msg: Any) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -108,7 +108,9 @@ class WorkspaceService:
         debounce_s: float = 0.0,
         max_wait_s: float = 1.0,
         on_write: Callable[[float, int], None] | None = None,
+        on_deleted: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
+        self.on_deleted = on_deleted  # e.g. cancel a running generation at its provider
         self.collection = collection
         self.on_write = on_write  # (seconds, updates in the write), for metrics
         self.publish = publish
@@ -343,9 +345,14 @@ class WorkspaceService:
         oid = _oid(workspace_id)
         await self.writer.barrier((project, workspace_id))
         async with self._lock(project):
-            result = await self.collection.delete_one({"_id": oid, "project": project})
+            removed = await self.collection.find_one_and_delete({"_id": oid, "project": project}, {"video": 1})
         self.forget(project, workspace_id)
-        existed = result.deleted_count > 0
+        existed = removed is not None
+        if removed is not None and self.on_deleted is not None:
+            try:
+                await self.on_deleted(removed)
+            except Exception as exc:  # the delete stands; a provider hiccup must not undo the reply
+                logger.warning("after deleting {}: {}", workspace_id, type(exc).__name__)
         if existed:
             self.publish(project, WorkspaceDeleted(workspace_id=workspace_id), origin)
         return existed

@@ -1,0 +1,71 @@
+"""``POST /api/generate/video``, ``POST /api/generate/video/cancel``, ``POST /api/ai/suggest``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from app.errors import AppError
+from app.runtime import runtime_of
+from protocol import codes
+from protocol.fields import AiMessageText, ObjectIdStr
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class GenerateBody(_Body):
+    workspace_id: ObjectIdStr
+    provider: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class CancelBody(_Body):
+    workspace_id: ObjectIdStr
+
+
+class SuggestBody(_Body):
+    workspace_id: ObjectIdStr
+    message: AiMessageText
+    apply: bool = False
+
+
+async def _body(request: Request, model: type[_Body]) -> Any:
+    try:
+        data = await request.json()
+    except ValueError as exc:
+        raise AppError(codes.INVALID_JSON, "the body must be a JSON object") from exc
+    if isinstance(data, dict) and isinstance(data.get("workspace_id"), str) and len(data["workspace_id"]) != 24:
+        raise AppError(codes.NOT_FOUND, f"workspace {data['workspace_id'][:64]} does not exist")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False, include_input=False)]
+        raise AppError(codes.INVALID_MESSAGE, f"{where}: {first['msg']}", details=details) from None
+
+
+async def generate_video(request: Request) -> Response:
+    runtime = runtime_of(request)
+    body: GenerateBody = await _body(request, GenerateBody)
+    _, video = await runtime.video.start(request.query_params.get("project"), body.workspace_id, body.provider)
+    return JSONResponse({"workspace_id": body.workspace_id, "video": video.model_dump(mode="json")}, status_code=202)
+
+
+async def cancel_video(request: Request) -> Response:
+    runtime = runtime_of(request)
+    body: CancelBody = await _body(request, CancelBody)
+    _, video = await runtime.video.cancel(request.query_params.get("project"), body.workspace_id)
+    return JSONResponse({"workspace_id": body.workspace_id, "video": video.model_dump(mode="json")})
+
+
+async def ai_suggest(request: Request) -> Response:
+    runtime = runtime_of(request)
+    body: SuggestBody = await _body(request, SuggestBody)
+    _, entry = await runtime.ai.suggest(request.query_params.get("project"), body.workspace_id, body.message,
+                                        apply=body.apply)
+    return JSONResponse({"workspace_id": body.workspace_id, "suggestion": entry.model_dump(mode="json")})
