@@ -28,18 +28,17 @@ async def upload_image(request: Request) -> Response:
     if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
         raise _too_large(limit)
     try:
-        form = await request.form(max_files=2, max_fields=10, max_part_size=limit + 1)
+        async with request.form(max_files=2, max_fields=10, max_part_size=limit + 1) as form:
+            upload = form.get("image") or form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise AppError(codes.INVALID_MESSAGE, "no file: send it in the form field 'image' (or 'file')")
+            data = await upload.read(limit + 1)
+            workspace_id = form.get("workspace_id")
+            project = form.get("project")
     except AppError:
         raise
     except Exception as exc:
         raise AppError(codes.INVALID_MESSAGE, "the body must be multipart/form-data with an image file") from exc
-    async with form:
-        upload = form.get("image") or form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise AppError(codes.INVALID_MESSAGE, "no file: send it in the form field 'image' (or 'file')")
-        data = await upload.read(limit + 1)
-        workspace_id = form.get("workspace_id")
-        project = form.get("project")
     if len(data) > limit:
         raise _too_large(limit)
     if workspace_id is not None and (not isinstance(workspace_id, str) or not OBJECT_ID_RE.match(workspace_id)):

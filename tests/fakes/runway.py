@@ -1,0 +1,124 @@
+"""A fake Runway API (PROVIDERS.md section 1) on a real port: tasks walk PENDING -> RUNNING -> SUCCEEDED the
+way the real API does, with scriptable failures (500s, 429s, FAILED, never finishing)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.db import free_port
+
+VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42" + b"fake-mp4-payload" * 64
+
+
+@dataclass
+class FakeTask:
+    id: str
+    body: dict[str, Any]
+    polls: int = 0
+    cancelled: bool = False
+
+
+@dataclass
+class Script:
+    """What the fake does: the sequence of states a task walks through, one per GET, and extra trouble."""
+
+    states: list[dict[str, Any]] = field(
+        default_factory=lambda: [
+            {"status": "PENDING"},
+            {"status": "RUNNING", "progress": 0.3},
+            {"status": "RUNNING", "progress": 0.7},
+            {"status": "SUCCEEDED"},
+        ]
+    )
+    errors_at: dict[int, tuple[int, dict[str, str]]] = field(default_factory=dict)  # poll number -> (status, headers)
+    submit_error: tuple[int, dict[str, Any]] | None = None
+
+
+class FakeRunway:
+    def __init__(self) -> None:
+        self.script = Script()
+        self.tasks: dict[str, FakeTask] = {}
+        self.requests: list[tuple[str, str, float]] = []  # (method, path, time)
+        self.port = free_port()
+        self.app = Starlette(
+            routes=[
+                Route("/v1/image_to_video", self.submit, methods=["POST"]),
+                Route("/v1/tasks/{task_id}", self.task, methods=["GET", "DELETE"]),
+                Route("/files/{name}", self.file, methods=["GET"]),
+            ]
+        )
+        self.server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None, access_log=False)
+        self.server = uvicorn.Server(config)
+        self.server.capture_signals = _no_signals  # type: ignore[method-assign]
+        self._task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        if self.server is not None and self._task is not None:
+            self.server.should_exit = True
+            await self._task
+
+    def _log(self, request: Request) -> None:
+        self.requests.append((request.method, request.url.path, time.monotonic()))
+
+    async def submit(self, request: Request) -> Response:
+        self._log(request)
+        if request.headers.get("x-runway-version") != "2024-11-06" or not request.headers.get(
+            "authorization", ""
+        ).startswith("Bearer "):
+            return JSONResponse({"error": "missing version or key"}, status_code=401)
+        if self.script.submit_error is not None:
+            status, body = self.script.submit_error
+            return JSONResponse(body, status_code=status)
+        body = await request.json()
+        task = FakeTask(str(uuid.uuid4()), body)
+        self.tasks[task.id] = task
+        return JSONResponse({"id": task.id})
+
+    async def task(self, request: Request) -> Response:
+        self._log(request)
+        task = self.tasks.get(request.path_params["task_id"])
+        if task is None:
+            return JSONResponse({"error": "Task not found"}, status_code=404)
+        if request.method == "DELETE":
+            task.cancelled = True
+            return Response(status_code=204)
+        task.polls += 1
+        if task.polls in self.script.errors_at:
+            status, headers = self.script.errors_at[task.polls]
+            return JSONResponse({"error": "try later"}, status_code=status, headers=headers)
+        if task.cancelled:
+            return JSONResponse({"id": task.id, "status": "CANCELLED", "createdAt": "2026-11-24T10:00:00.000Z"})
+        state = dict(self.script.states[min(task.polls - 1, len(self.script.states) - 1)])
+        if state["status"] == "SUCCEEDED":
+            state["output"] = [f"{self.base_url}/files/{task.id}.mp4?_jwt=abc"]
+        return JSONResponse({"id": task.id, "createdAt": "2026-11-24T10:00:00.000Z", **state})
+
+    async def file(self, request: Request) -> Response:
+        self._log(request)
+        return Response(VIDEO_BYTES, media_type="video/mp4")
+
+
+def _no_signals() -> Any:
+    import contextlib
+
+    return contextlib.nullcontext()
