@@ -102,7 +102,7 @@ async def serve(settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = Settings(**overrides)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     setup_logging(settings.log_level, settings.logs_dir)
     try:

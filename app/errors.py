@@ -6,7 +6,13 @@ import uuid
 from typing import Any
 
 from loguru import logger
-from pymongo.errors import AutoReconnect, ConnectionFailure, ExecutionTimeout, ServerSelectionTimeoutError, WTimeoutError
+from pymongo.errors import (
+    AutoReconnect,
+    ConnectionFailure,
+    ExecutionTimeout,
+    ServerSelectionTimeoutError,
+    WTimeoutError,
+)
 
 from protocol import ProtocolError, codes
 from providers.errors import ProviderError, ProviderNotConfigured, ProviderUnavailable

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from types import FrameType
 
 from loguru import logger
 
@@ -16,7 +17,8 @@ class InterceptHandler(logging.Handler):
             level: str | int = logger.level(record.levelname).name
         except ValueError:
             level = record.levelno
-        frame, depth = logging.currentframe(), 2
+        frame: FrameType | None = logging.currentframe()
+        depth = 2
         while frame is not None and frame.f_code.co_filename == logging.__file__:
             frame = frame.f_back
             depth += 1
@@ -35,11 +37,21 @@ def setup_logging(level: str, logs_dir: Path | None, *, console: bool = True) ->
     if logs_dir is not None:
         logs_dir.mkdir(parents=True, exist_ok=True)
         logger.add(
-            logs_dir / "server.jsonl", level=level, serialize=True, rotation="20 MB", retention=5, diagnose=False,
+            logs_dir / "server.jsonl",
+            level=level,
+            serialize=True,
+            rotation="20 MB",
+            retention=5,
+            diagnose=False,
             enqueue=False,
         )
         logger.add(
-            logs_dir / "errors.jsonl", level="ERROR", serialize=True, rotation="20 MB", retention=5, diagnose=False,
+            logs_dir / "errors.jsonl",
+            level="ERROR",
+            serialize=True,
+            rotation="20 MB",
+            retention=5,
+            diagnose=False,
         )
     logging.basicConfig(handlers=[InterceptHandler()], level=0, force=True)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "httpcore", "pymongo"):

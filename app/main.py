@@ -28,9 +28,9 @@ from app.errors import AppError
 from app.media import LocalMediaStore
 from app.metrics import Metrics
 from app.middleware import GuardMiddleware
+from app.poller import Poller
 from app.realtime.endpoint import websocket_endpoint
 from app.realtime.hub import Hub
-from app.poller import Poller
 from app.runtime import Runtime
 from app.services.ai import AiService
 from app.services.providers import ProviderPool
@@ -62,6 +62,12 @@ def _routes(settings: Settings) -> list[Any]:
     return routes
 
 
+def _environment() -> dict[str, str]:
+    """Provider variables come from ``.env`` and the environment (the environment wins), like the settings."""
+    dotenv = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+    return {**dotenv, **os.environ}
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app. ``settings.mongodb_uri`` must be set (``python -m app`` starts the embedded database and
     fills it in)."""
@@ -73,8 +79,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if settings.mongodb_uri is None:
             raise RuntimeError("MONGODB_URI is not set (python -m app starts the embedded database)")
-        client = await connect(settings.mongodb_uri.get_secret_value(), settings.mongodb_db,
-                               timeout_ms=settings.db_timeout_ms)
+        client = await connect(
+            settings.mongodb_uri.get_secret_value(), settings.mongodb_db, timeout_ms=settings.db_timeout_ms
+        )
         hub = Hub(settings.max_connections)
         metrics_ = Metrics()
 
@@ -84,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             metrics_.coalesced.inc(updates - 1)
             metrics_.write_latency.observe(seconds)
 
-        providers = ProviderPool(settings, {**dotenv_values(".env"), **os.environ}, metrics=metrics_)
+        providers = ProviderPool(settings, _environment(), metrics=metrics_)
         media = LocalMediaStore(settings.uploads_dir, settings.media_dir)
         collection = WorkspaceDoc.get_pymongo_collection()
         video = VideoService(collection, hub.publish, providers, media, settings, metrics=metrics_)
@@ -159,8 +166,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=_routes(settings),
         middleware=middleware,
         lifespan=lifespan,
-        exception_handlers={AppError: app_error_handler, HTTPException: http_exception_handler,
-                            Exception: app_error_handler},
+        exception_handlers={
+            AppError: app_error_handler,
+            HTTPException: http_exception_handler,
+            Exception: app_error_handler,
+        },
     )
     app.state.settings = settings
     return app

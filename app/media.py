@@ -53,7 +53,9 @@ def inspect_image(data: bytes) -> tuple[str, str, int, int]:
                 if width * height > MAX_PIXELS:
                     raise AppError(codes.INVALID_MESSAGE, f"the picture is too large ({width}x{height} pixels)")
                 if fmt not in ALLOWED_FORMATS:
-                    raise AppError("unsupported_media_type", f"{fmt or 'this'} images are not accepted; use PNG, JPEG or WebP")
+                    raise AppError(
+                        "unsupported_media_type", f"{fmt or 'this'} images are not accepted; use PNG, JPEG or WebP"
+                    )
                 probe.verify()
         except AppError:
             raise

@@ -146,8 +146,9 @@ class Poller:
         task_id = video.get("task_id")
         started_at = _aware(video.get("started_at")) or utcnow()
         if (utcnow() - started_at).total_seconds() > self.timeout_s:
-            await self._finish(raw, "failed", error={"code": codes.TIMEOUT,
-                                                      "message": f"not finished after {self.timeout_s:g} s"})
+            await self._finish(
+                raw, "failed", error={"code": codes.TIMEOUT, "message": f"not finished after {self.timeout_s:g} s"}
+            )
             await self.video.on_deleted(raw)  # cancel at the provider where it can
             return
         try:
@@ -174,8 +175,11 @@ class Poller:
                 failures = int(video.get("poll_failures") or 0) + 1
                 logger.warning("download of {} failed ({}): {}", raw["_id"], failures, type(exc).__name__)
                 if failures >= MAX_DOWNLOAD_FAILURES:
-                    await self._finish(raw, "failed", error={"code": codes.PROVIDER_ERROR,
-                                                              "message": "the finished video could not be downloaded"})
+                    await self._finish(
+                        raw,
+                        "failed",
+                        error={"code": codes.PROVIDER_ERROR, "message": "the finished video could not be downloaded"},
+                    )
                 else:
                     await self._back_off(raw, exc)
                 return
@@ -198,8 +202,15 @@ class Poller:
                 {"$set": {"video.next_poll_at": next_poll, "video.poll_failures": 0}},
             )
             return
-        await self._store(raw, {"video.status": status.status, "video.progress": progress,
-                                "video.next_poll_at": next_poll, "video.poll_failures": 0})
+        await self._store(
+            raw,
+            {
+                "video.status": status.status,
+                "video.progress": progress,
+                "video.next_poll_at": next_poll,
+                "video.poll_failures": 0,
+            },
+        )
 
     async def _back_off(self, raw: dict[str, Any], exc: BaseException) -> None:
         failures = int(raw["video"].get("poll_failures") or 0) + 1
@@ -245,12 +256,15 @@ class Poller:
             size = 0
             async with self.http.stream("GET", source) as response:
                 response.raise_for_status()
-                with open(tmp, "wb") as fh:
+                fh = await asyncio.to_thread(tmp.open, "wb")
+                try:
                     async for chunk in response.aiter_bytes(1 << 16):
                         size += len(chunk)
                         if size > MAX_VIDEO_BYTES:
                             raise ValueError("the video is larger than 2 GiB")
-                        fh.write(chunk)
+                        await asyncio.to_thread(fh.write, chunk)
+                finally:
+                    await asyncio.to_thread(fh.close)
         os.replace(tmp, target)
         return f"/media/{name}"
 

@@ -162,12 +162,10 @@ def check_form_value(key: str, value: Any) -> None:
         low, high = limit
         if not low <= value <= high:
             raise _fail(f"must be between {low} and {high}", key)
-    elif kind == "enum":
-        if value not in limit:
-            raise _fail(f"must be one of {', '.join(limit)}", key)
-    elif kind == "int":
-        if not isinstance(value, int) or isinstance(value, bool) or value < limit:
-            raise _fail(f"must be an integer >= {limit}", key)
+    elif kind == "enum" and value not in limit:
+        raise _fail(f"must be one of {', '.join(limit)}", key)
+    elif kind == "int" and (not isinstance(value, int) or isinstance(value, bool) or value < limit):
+        raise _fail(f"must be an integer >= {limit}", key)
 
 
 def check_form_patch(value: dict[str, Any]) -> dict[str, Any]:

@@ -44,10 +44,12 @@ class _ClientFields(BaseModel):
             owned = sorted(k for k in data if k in SERVER_OWNED_FIELDS)
             if owned:
                 raise PydanticCustomError(
-                    "forbidden_field", "owned by the server (client-writable: {allowed})", {
+                    "forbidden_field",
+                    "owned by the server (client-writable: {allowed})",
+                    {
                         "path": owned[0],
                         "allowed": "title, image_path, image_url, form_data",
-                    }
+                    },
                 )
         return data
 

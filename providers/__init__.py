@@ -1,9 +1,9 @@
 """Provider adapters: video generation and LLMs. Knows nothing of the app."""
 
 from providers.base import (
+    CAMERA_MOVEMENTS,
     LLM_PROVIDERS,
     VIDEO_PROVIDERS,
-    CAMERA_MOVEMENTS,
     ChatMessage,
     ImageInput,
     LLMProvider,

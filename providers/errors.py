@@ -6,7 +6,8 @@
     ├── ProviderNotConfigured         no API key / bad settings on our side (never sent)
     ├── ProviderAuthError             the provider rejected our credentials (401/403)
     ├── ProviderInvalidRequest        the provider refused the request itself (400/422, content policy ...)
-    ├── ProviderQuotaExceeded         billing / quota exhausted: not retryable (Kling 1100-1102, OpenAI insufficient_quota)
+    ├── ProviderQuotaExceeded         billing / quota exhausted, not retryable
+    │                                 (Kling 1100-1102, OpenAI insufficient_quota)
     ├── ProviderRateLimited           429 or equivalent; ``retry_after`` seconds when the provider said
     ├── ProviderUnavailable           transient: timeouts, connection errors, 5xx, overloaded
     ├── ProviderBadResponse           the provider answered something we cannot parse

@@ -165,8 +165,7 @@ class ServerProcess:
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
-        self.env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(self.port), "LOG_LEVEL": "INFO",
-                    **(env or {})}
+        self.env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(self.port), "LOG_LEVEL": "INFO", **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"server-{self.port}.log"
 

@@ -66,6 +66,7 @@ async def cancel_video(request: Request) -> Response:
 async def ai_suggest(request: Request) -> Response:
     runtime = runtime_of(request)
     body: SuggestBody = await _body(request, SuggestBody)
-    _, entry = await runtime.ai.suggest(request.query_params.get("project"), body.workspace_id, body.message,
-                                        apply=body.apply)
+    _, entry = await runtime.ai.suggest(
+        request.query_params.get("project"), body.workspace_id, body.message, apply=body.apply
+    )
     return JSONResponse({"workspace_id": body.workspace_id, "suggestion": entry.model_dump(mode="json")})

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from app.errors import HTTP_ONLY_CODES, AppError, to_app_error, wire_code
 from protocol import codes
 
+
 def error_response(error: AppError, status: int | None = None) -> JSONResponse:
     http_status = status or HTTP_ONLY_CODES.get(error.code) or codes.HTTP_STATUS.get(error.code, 500)
     code = wire_code(error.code)

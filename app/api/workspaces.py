@@ -20,7 +20,7 @@ def project_param(request: Request) -> str:
 
 async def list_workspaces(request: Request) -> Response:
     runtime = runtime_of(request)
-    workspaces = await runtime.workspaces.list(project_param(request))
+    workspaces = await runtime.workspaces.list_all(project_param(request))
     return JSONResponse({"workspaces": [w.model_dump(mode="json") for w in workspaces]})
 
 

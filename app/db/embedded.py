@@ -97,7 +97,7 @@ class EmbeddedDatabase:
             "--log-level",
             "WARNING",
         ]
-        log = open(self.log_file, "ab") if self.log_file else asyncio.subprocess.DEVNULL  # noqa: SIM115
+        log = open(self.log_file, "ab") if self.log_file else asyncio.subprocess.DEVNULL  # noqa: SIM115, ASYNC230
         try:
             self.process = await asyncio.create_subprocess_exec(
                 *args,
@@ -121,13 +121,17 @@ class EmbeddedDatabase:
             while True:
                 assert self.process is not None
                 if self.process.returncode is not None:
-                    raise RuntimeError(f"embedded database exited with code {self.process.returncode}{self._log_tail()}")
+                    raise RuntimeError(
+                        f"embedded database exited with code {self.process.returncode}{self._log_tail()}"
+                    )
                 try:
                     await client.admin.command("ping")
                     return
                 except PyMongoError:
                     if time.monotonic() > deadline:
-                        raise RuntimeError(f"embedded database did not answer in {timeout:.0f}s{self._log_tail()}") from None
+                        raise RuntimeError(
+                            f"embedded database did not answer in {timeout:.0f}s{self._log_tail()}"
+                        ) from None
                     await asyncio.sleep(0.1)
         finally:
             await client.close()

@@ -20,13 +20,13 @@ from protocol import (
     AiSuggest,
     AiSuggestion,
     Error,
-    VideoCancel,
-    VideoGenerate,
-    VideoStatusUpdate,
     Ping,
     Pong,
     ReorderConfirm,
     SyncConfirm,
+    VideoCancel,
+    VideoGenerate,
+    VideoStatusUpdate,
     WorkspaceCreate,
     WorkspaceCreated,
     WorkspaceDelete,
@@ -65,7 +65,7 @@ async def handle_ping(ctx: Context, msg: Ping) -> None:
 
 
 async def handle_list(ctx: Context, msg: WorkspaceList) -> None:
-    ctx.reply(WorkspaceListResult(workspaces=await ctx.runtime.workspaces.list(ctx.project)))
+    ctx.reply(WorkspaceListResult(workspaces=await ctx.runtime.workspaces.list_all(ctx.project)))
 
 
 async def handle_create(ctx: Context, msg: WorkspaceCreate) -> None:
@@ -130,7 +130,7 @@ HANDLERS: dict[type, Handler] = {
 def send_error(ctx: Context, exc: BaseException) -> str:
     error = to_app_error(exc)
     code = wire_code(error.code)
-    ctx.reply(Error(code=code, message=error.message, details=error.details))  # type: ignore[arg-type]
+    ctx.reply(Error(code=code, message=error.message, details=error.details))
     return code
 
 

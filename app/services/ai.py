@@ -124,8 +124,11 @@ class AiService:
         now = utcnow()
         stored = await self.collection.find_one_and_update(
             query,
-            {"$push": {"ai_collaboration": {"$each": [user, answer]}}, "$set": {"updated_at": now},
-             "$inc": {"version": 1}},
+            {
+                "$push": {"ai_collaboration": {"$each": [user, answer]}},
+                "$set": {"updated_at": now},
+                "$inc": {"version": 1},
+            },
             projection={"version": 1, "project": 1},
             return_document=ReturnDocument.AFTER,
         )

@@ -73,8 +73,10 @@ class ProviderPool:
     def video(self, name: str | None = None) -> VideoProvider:
         name = name or self.settings.video_provider
         if name not in VIDEO_PROVIDERS:
-            raise AppError(codes.INVALID_MESSAGE, f"provider: unknown video provider {name!r}; known: "
-                           + ", ".join(sorted(VIDEO_PROVIDERS)))
+            raise AppError(
+                codes.INVALID_MESSAGE,
+                f"provider: unknown video provider {name!r}; known: " + ", ".join(sorted(VIDEO_PROVIDERS)),
+            )
         if name not in self._video:
             self._video[name] = create_video_provider(self.config(name), self._client(name))
         return self._video[name]
@@ -82,13 +84,16 @@ class ProviderPool:
     def llm(self, name: str | None = None) -> LLMProvider:
         name = name or self.settings.llm_provider
         if name not in LLM_PROVIDERS:
-            raise AppError(codes.UNAVAILABLE, f"unknown LLM provider {name!r}; known: " + ", ".join(sorted(LLM_PROVIDERS)))
+            raise AppError(
+                codes.UNAVAILABLE, f"unknown LLM provider {name!r}; known: " + ", ".join(sorted(LLM_PROVIDERS))
+            )
         if name not in self._llm:
             self._llm[name] = create_llm_provider(self.config(name), self._client(name))
         return self._llm[name]
 
     async def aclose(self) -> None:
-        for provider in [*self._video.values(), *self._llm.values()]:
+        providers: list[VideoProvider | LLMProvider] = [*self._video.values(), *self._llm.values()]
+        for provider in providers:
             try:
                 await provider.aclose()
             except Exception:  # closing must go on for the others

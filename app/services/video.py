@@ -159,8 +159,7 @@ class VideoService:
         now = utcnow()
         stored = await self.collection.find_one_and_update(
             {"_id": raw["_id"], "video.task_id": video["task_id"], "video.status": {"$in": list(ACTIVE)}},
-            {"$set": {"video.status": "cancelled", "video.updated_at": now, "updated_at": now},
-             "$inc": {"version": 1}},
+            {"$set": {"video.status": "cancelled", "video.updated_at": now, "updated_at": now}, "$inc": {"version": 1}},
             return_document=ReturnDocument.AFTER,
         )
         if stored is None:

@@ -124,7 +124,7 @@ class WorkspaceService:
 
     # ---- reads -------------------------------------------------------------------------------------------
 
-    async def list(self, project: str) -> list[Workspace]:
+    async def list_all(self, project: str) -> list[Workspace]:
         cursor = self.collection.find({"project": project}).sort([("order_index", ASCENDING), ("_id", ASCENDING)])
         return [workspace_to_wire(raw) async for raw in cursor]
 
@@ -173,8 +173,16 @@ class WorkspaceService:
                 "image_path": values.get("image_path"),
                 "image_url": values.get("image_url"),
                 "form_data": values.get("form_data") or {},
-                "video": {"status": "idle", "provider": None, "task_id": None, "progress": 0, "url": None,
-                          "source_url": None, "error": None, "updated_at": None},
+                "video": {
+                    "status": "idle",
+                    "provider": None,
+                    "task_id": None,
+                    "progress": 0,
+                    "url": None,
+                    "source_url": None,
+                    "error": None,
+                    "updated_at": None,
+                },
                 "ai_collaboration": [],
                 "version": 1,
                 "created_at": now,

@@ -13,8 +13,14 @@ async def _burst(server: LiveServer, project: str, n: int) -> tuple[list[int], d
     c = await server.connect(project)
     ws = await c.create()
     for i in range(n):
-        await c.send({"type": "workspace.update", "id": f"u{i}", "workspace_id": ws["id"],
-                      "updates": {"form_data": {"prompt": f"p{i}", f"k{i % 8}": i}}})
+        await c.send(
+            {
+                "type": "workspace.update",
+                "id": f"u{i}",
+                "workspace_id": ws["id"],
+                "updates": {"form_data": {"prompt": f"p{i}", f"k{i % 8}": i}},
+            }
+        )
     confirms: dict[str, int] = {}
     while len(confirms) < n:
         m = await c.expect_type("workspace.sync_confirm", timeout=20)
@@ -45,7 +51,9 @@ async def test_debounce_merges_a_quiet_burst(start_server) -> None:
     ws = await c.create()
     before = writer.flushes
     for i in range(5):
-        await c.send({"type": "workspace.update", "id": f"d{i}", "workspace_id": ws["id"], "updates": {"title": f"{i}"}})
+        await c.send(
+            {"type": "workspace.update", "id": f"d{i}", "workspace_id": ws["id"], "updates": {"title": f"{i}"}}
+        )
     versions = [(await c.expect(lambda m, i=i: m.get("reply_to") == f"d{i}"))["version"] for i in range(5)]
     assert writer.flushes - before == 1 and len(set(versions)) == 1
 
@@ -58,11 +66,17 @@ async def test_two_tabs_editing_one_workspace_converge(server: LiveServer) -> No
 
     async def edit(c, tag):
         for i in range(30):
-            await c.send({"type": "workspace.update", "id": f"{tag}{i}", "workspace_id": ws["id"],
-                          "updates": {"form_data": {tag: i, "shared": f"{tag}{i}"}}})
+            await c.send(
+                {
+                    "type": "workspace.update",
+                    "id": f"{tag}{i}",
+                    "workspace_id": ws["id"],
+                    "updates": {"form_data": {tag: i, "shared": f"{tag}{i}"}},
+                }
+            )
 
     await asyncio.gather(edit(a, "a"), edit(b, "b"))
-    for c, tag, other in ((a, "a", "b"), (b, "b", "a")):
+    for c, tag in ((a, "a"), (b, "b")):
         for i in range(30):
             await c.expect(lambda m, i=i, tag=tag: m.get("reply_to") == f"{tag}{i}", timeout=20)
     final = (await a.request({"type": "workspace.list"}))["workspaces"][0]["form_data"]
@@ -78,12 +92,15 @@ async def test_dead_peer_is_closed_by_protocol_pings(start_server) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     key = base64.b64encode(os.urandom(16)).decode()
     writer.write(
-        (f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-         f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+        (
+            f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
     )
     await writer.drain()
     assert b"101" in await reader.readline()
     assert server.runtime.hub.count >= 0
+
     # Read (and never answer) until the server gives up on us.
     async def until_eof() -> None:
         while await reader.read(4096):

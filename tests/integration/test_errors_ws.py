@@ -98,14 +98,25 @@ async def test_form_limits_apply_after_merge(server: LiveServer) -> None:
     """64 keys is the limit of the stored form: a patch that would exceed it is refused, one that fits passes."""
     c = await server.connect("limits")
     ws = await c.create(form_data={f"k{i}": i for i in range(60)})
-    too_many = await c.request({"type": "workspace.update", "workspace_id": ws["id"],
-                                "updates": {"form_data": {f"n{i}": i for i in range(5)}}})
+    too_many = await c.request(
+        {"type": "workspace.update", "workspace_id": ws["id"], "updates": {"form_data": {f"n{i}": i for i in range(5)}}}
+    )
     assert too_many["code"] == "invalid_message", too_many
-    fits = await c.request({"type": "workspace.update", "workspace_id": ws["id"],
-                            "updates": {"form_data": {"k0": None, "n0": 1, "n1": 1, "n2": 1, "n3": 1, "n4": 1}}})
+    fits = await c.request(
+        {
+            "type": "workspace.update",
+            "workspace_id": ws["id"],
+            "updates": {"form_data": {"k0": None, "n0": 1, "n1": 1, "n2": 1, "n3": 1, "n4": 1}},
+        }
+    )
     assert fits["type"] == "workspace.sync_confirm", fits
-    big = await c.request({"type": "workspace.update", "workspace_id": ws["id"],
-                           "updates": {"form_data": {f"k{i}": "x" * 4000 for i in range(1, 20)}}})
+    big = await c.request(
+        {
+            "type": "workspace.update",
+            "workspace_id": ws["id"],
+            "updates": {"form_data": {f"k{i}": "x" * 4000 for i in range(1, 20)}},
+        }
+    )
     assert big["code"] == "invalid_message" and "bytes" in big["message"]
     stored = (await _state(c))[0]["form_data"]
     assert len(stored) == 64 and "k0" not in stored and stored["k1"] == 1

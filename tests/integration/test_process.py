@@ -29,12 +29,20 @@ async def test_confirmed_changes_survive_kill_9_of_the_process_group(tmp_path: P
     proc = ServerProcess(tmp_path / "data")
     await proc.start()
     c = await proc.connect()
-    ids = [(await c.request({"type": "workspace.create", "workspace": {"title": f"w{i}"}}))["workspace"]["id"]
-           for i in range(5)]
+    ids = [
+        (await c.request({"type": "workspace.create", "workspace": {"title": f"w{i}"}}))["workspace"]["id"]
+        for i in range(5)
+    ]
     for n in range(40):
         for wid in ids:
-            await c.send({"type": "workspace.update", "id": f"{wid}-{n}", "workspace_id": wid,
-                          "updates": {"form_data": {"n": n}}})
+            await c.send(
+                {
+                    "type": "workspace.update",
+                    "id": f"{wid}-{n}",
+                    "workspace_id": wid,
+                    "updates": {"form_data": {"n": n}},
+                }
+            )
     confirmed: dict[str, int] = {}
     for _ in range(200):
         m = await c.expect_type("workspace.sync_confirm", timeout=30)
@@ -79,7 +87,9 @@ async def test_sigterm_confirms_received_updates_then_closes_1001(tmp_path: Path
     c = await proc.connect()
     wid = (await c.request({"type": "workspace.create", "workspace": {}}))["workspace"]["id"]
     for i in range(30):
-        await c.send({"type": "workspace.update", "id": f"u{i}", "workspace_id": wid, "updates": {"form_data": {"i": i}}})
+        await c.send(
+            {"type": "workspace.update", "id": f"u{i}", "workspace_id": wid, "updates": {"form_data": {"i": i}}}
+        )
     assert proc.proc is not None
     proc.proc.send_signal(signal.SIGTERM)
     replies: dict[str, dict] = {}
@@ -116,8 +126,9 @@ async def test_database_down_answers_unavailable_and_recovers(tmp_path: Path) ->
         ws = (await c.request({"type": "workspace.create", "workspace": {"title": "before"}}))["workspace"]
         port = database.port
         await database.stop()
-        reply = await c.request({"type": "workspace.update", "workspace_id": ws["id"], "updates": {"title": "x"}},
-                                timeout=30)
+        reply = await c.request(
+            {"type": "workspace.update", "workspace_id": ws["id"], "updates": {"title": "x"}}, timeout=30
+        )
         assert reply["type"] == "error" and reply["code"] == "unavailable", reply
         created = await c.request({"type": "workspace.create", "workspace": {}}, timeout=30)
         assert created["code"] == "unavailable"
@@ -127,8 +138,9 @@ async def test_database_down_answers_unavailable_and_recovers(tmp_path: Path) ->
         database = EmbeddedDatabase(tmp_path / "db", port=port, log_file=tmp_path / "db.log")
         await database.start()
         for _ in range(100):  # the driver reconnects on its own; give its monitor a moment
-            reply = await c.request({"type": "workspace.update", "workspace_id": ws["id"], "updates": {"title": "after"}},
-                                    timeout=30)
+            reply = await c.request(
+                {"type": "workspace.update", "workspace_id": ws["id"], "updates": {"title": "after"}}, timeout=30
+            )
             if reply["type"] == "workspace.sync_confirm":
                 break
             await asyncio.sleep(0.1)

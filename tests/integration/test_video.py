@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from PIL import Image
@@ -42,8 +42,9 @@ async def shot(server: LiveServer, c: WsClient, *, image: bool = True, prompt: s
     ws = await c.create(title="shot", form_data={"prompt": prompt} if prompt else {})
     if image:
         async with server.http() as http:
-            r = await http.post("/api/upload/image", files={"image": ("x.png", png(), "image/png")},
-                                data={"workspace_id": ws["id"]})
+            r = await http.post(
+                "/api/upload/image", files={"image": ("x.png", png(), "image/png")}, data={"workspace_id": ws["id"]}
+            )
             assert r.status_code == 201, r.text
     return ws["id"]
 
@@ -53,8 +54,10 @@ async def until_status(c: WsClient, wid: str, statuses: set[str], timeout: float
     seen: list[dict] = []
     deadline = time.monotonic() + timeout
     while True:
-        m = await c.expect(lambda m: m.get("type") == "video.status_update" and m["workspace_id"] == wid,
-                           timeout=max(0.1, deadline - time.monotonic()))
+        m = await c.expect(
+            lambda m: m.get("type") == "video.status_update" and m["workspace_id"] == wid,
+            timeout=max(0.1, deadline - time.monotonic()),
+        )
         seen.append(m["video"])
         if m["video"]["status"] in statuses:
             return seen
@@ -91,8 +94,10 @@ async def test_generation_happy_path_reaches_every_tab(start_server, fake, monke
 async def test_provider_failure_is_stored_with_its_reason(start_server, fake, monkeypatch) -> None:
     """A task the provider fails ends failed with code provider_error and the provider's reason."""
     runway_env(fake, monkeypatch)
-    fake.script.states = [{"status": "RUNNING", "progress": 0.1},
-                          {"status": "FAILED", "failure": "Input image flagged", "failureCode": "SAFETY.INPUT.IMAGE"}]
+    fake.script.states = [
+        {"status": "RUNNING", "progress": 0.1},
+        {"status": "FAILED", "failure": "Input image flagged", "failureCode": "SAFETY.INPUT.IMAGE"},
+    ]
     server = await start_server(video_provider="runway")
     c = await server.connect("vf")
     wid = await shot(server, c)
@@ -115,7 +120,7 @@ async def test_transient_errors_back_off_without_failing(start_server, fake, mon
     final = (await until_status(c, wid, {"completed", "failed"}, timeout=40))[-1]
     assert final["status"] == "completed"
     polls = [t for m, p, t in fake.requests if m == "GET" and p.startswith("/v1/tasks/")]
-    gaps = [b - a for a, b in zip(polls, polls[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(polls)]
     assert max(gaps) >= 0.9, gaps  # Retry-After: 1 was honoured
 
 
@@ -199,8 +204,9 @@ async def test_restart_in_the_middle_resumes(start_server, fake, monkeypatch, tm
     wid = await shot(first, c)
     await c.request({"type": "video.generate", "workspace_id": wid})
     await first.stop()
-    second = await start_server(video_provider="runway", data_dir=tmp_path / "d", poll_interval_s=0.3,
-                                mongodb_db=first.settings.mongodb_db)
+    second = await start_server(
+        video_provider="runway", data_dir=tmp_path / "d", poll_interval_s=0.3, mongodb_db=first.settings.mongodb_db
+    )
     c2 = await second.connect("vres")
     final = (await until_status(c2, wid, {"completed", "failed"}, timeout=30))[-1]
     assert final["status"] == "completed"
@@ -239,5 +245,3 @@ async def test_delete_cancels_a_running_generation(start_server, fake, monkeypat
             break
         await asyncio.sleep(0.05)
     assert any(m == "DELETE" for m, _, _ in fake.requests)
-
-

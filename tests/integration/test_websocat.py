@@ -22,14 +22,28 @@ async def test_websocat_session(server: LiveServer) -> None:
     c = await server.connect("cli")
     wid = (await c.create(title="made elsewhere"))["id"]
     lines = [
-        {"type": "workspace.create", "id": "m1", "workspace": {"title": "Opening", "form_data": {"prompt": "a red kite"}}},
-        {"type": "workspace.update", "id": "m2", "workspace_id": wid, "updates": {"form_data": {"camera_movement": "pan_left"}}},
+        {
+            "type": "workspace.create",
+            "id": "m1",
+            "workspace": {"title": "Opening", "form_data": {"prompt": "a red kite"}},
+        },
+        {
+            "type": "workspace.update",
+            "id": "m2",
+            "workspace_id": wid,
+            "updates": {"form_data": {"camera_movement": "pan_left"}},
+        },
         {"type": "workspace.list", "id": "m3"},
     ]
     stdin = "\n".join(json.dumps(line) for line in lines) + "\nnot json\n"
     proc = await asyncio.create_subprocess_exec(
-        WEBSOCAT, "-t", "-n", server.ws_url("cli"),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        WEBSOCAT,
+        "-t",
+        "-n",
+        server.ws_url("cli"),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(stdin.encode())

@@ -95,7 +95,9 @@ async def test_delete_waits_for_pending_updates(server: LiveServer) -> None:
     c = await server.connect("delwait")
     ws = await c.create()
     for i in range(10):
-        await c.send({"type": "workspace.update", "id": f"u{i}", "workspace_id": ws["id"], "updates": {"title": str(i)}})
+        await c.send(
+            {"type": "workspace.update", "id": f"u{i}", "workspace_id": ws["id"], "updates": {"title": str(i)}}
+        )
     await c.send({"type": "workspace.delete", "id": "d", "workspace_id": ws["id"]})
     seen = []
     while "d" not in seen:
@@ -163,8 +165,9 @@ async def test_per_connection_order_and_versions(server: LiveServer) -> None:
     c = await server.connect("ord")
     ws = await c.create()
     for i in range(50):
-        await c.send({"type": "workspace.update", "id": f"u{i}", "workspace_id": ws["id"],
-                      "updates": {"form_data": {"n": i}}})
+        await c.send(
+            {"type": "workspace.update", "id": f"u{i}", "workspace_id": ws["id"], "updates": {"form_data": {"n": i}}}
+        )
     versions = {}
     while len(versions) < 50:
         m = await c.expect_type("workspace.sync_confirm")
