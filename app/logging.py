@@ -53,11 +53,15 @@ def setup_logging(level: str, logs_dir: Path | None, *, console: bool = True) ->
             retention=5,
             diagnose=False,
         )
-    logging.basicConfig(handlers=[InterceptHandler()], level=0, force=True)
+    # Standard-library loggers at the same level: below INFO, uvicorn would wrap the app in its per-message
+    # TRACE logger and websockets would format every frame, which costs more than the server's own work.
+    std_level = max(logging.getLevelName(level) if isinstance(logging.getLevelName(level), int) else 20, 10)
+    logging.basicConfig(handlers=[InterceptHandler()], level=std_level, force=True)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "httpcore", "pymongo"):
         std = logging.getLogger(name)
         std.handlers = [InterceptHandler()]
         std.propagate = False
+        std.setLevel(std_level)
     # The access log prints query strings (``?token=``): it stays off; see app.middleware for our request log.
     logging.getLogger("uvicorn.access").disabled = True
     for noisy in ("pymongo", "httpx", "httpcore", "websockets", "asyncio"):
