@@ -52,7 +52,7 @@ def start_server(data_dir: Path, mongodb_uri: str | None = None, **env: str) -> 
         env=full_env,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
-        stderr=open(data_dir.parent / f"server-{port}.log", "wb"),
+        stderr=open(data_dir.parent / f"server-{port}.log", "wb"),  # noqa: SIM115 - lives as long as the server
     )
     return proc, port
 
