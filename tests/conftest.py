@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from app.db import EmbeddedDatabase, free_port
 from app.logging import setup_logging
 from app.settings import Settings
-from tests.support import LiveServer
+from tests.support import LiveServer, ServerProcess
 
 ServerFactory = Callable[..., Awaitable[LiveServer]]
 
@@ -66,6 +66,14 @@ async def start_server(db_uri: str, tmp_path: Path) -> AsyncIterator[ServerFacto
     yield factory
     for server in servers:
         await server.stop()
+
+
+@pytest.fixture(autouse=True)
+def reap_processes() -> Iterator[None]:
+    """No ``python -m app`` child outlives its test, even when the test failed half-way."""
+    yield
+    while ServerProcess.alive:
+        ServerProcess.alive.pop().reap()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ a real WebSocket client that can wait for messages by predicate."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -12,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import uvicorn
@@ -160,7 +161,10 @@ class LiveServer:
 
 
 class ServerProcess:
-    """``python -m app`` as a child process, for restarts, kill -9 and signals."""
+    """``python -m app`` as a child process, for restarts, kill -9 and signals. Every instance is killed (with
+    its process group) at the end of the test by the ``reap_processes`` fixture, whatever happened."""
+
+    alive: ClassVar[list[ServerProcess]] = []
 
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None) -> None:
         self.data_dir = data_dir
@@ -168,6 +172,7 @@ class ServerProcess:
         self.env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(self.port), "LOG_LEVEL": "INFO", **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"server-{self.port}.log"
+        ServerProcess.alive.append(self)
 
     @property
     def base(self) -> str:
@@ -218,6 +223,12 @@ class ServerProcess:
                 raise TimeoutError("server did not stop on SIGTERM")
             await asyncio.sleep(0.05)
         return self.proc.returncode
+
+    def reap(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
