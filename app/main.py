@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_wait_s=settings.sync_max_wait_ms / 1000,
             on_write=on_write,
             on_deleted=on_deleted,
+            on_reorder=metrics_.reorder_writes.inc,
         )
         poller = Poller(
             collection,

@@ -23,6 +23,9 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
             registry=r,
         )
+        self.reorder_writes = Counter(
+            "db_reorder_writes_total", "Documents rewritten by reorders (fractional order_index)", registry=r
+        )
         self.http_errors = Counter("http_errors_total", "REST error responses, by code", ["code"], registry=r)
         # Video generation (filled by the video service and poller)
         self.generations = Counter(

@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     ws_burst: int = Field(200, gt=0)
     max_connections: int = Field(10000, gt=0)
     log_level: str = "INFO"
+    ws_compression: bool = False  # WS_COMPRESSION: permessage-deflate (costs ~40 KiB per idle connection)
     ui_dir: Path | None = None  # built timeline UI; default ecosystem/timeline-ui/dist when it exists
     db_timeout_ms: int = Field(3000, gt=0)  # how long a write waits for an unreachable database
 

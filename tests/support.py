@@ -128,6 +128,7 @@ class LiveServer:
             ws_max_size=self.settings.max_message_bytes,
             ws_ping_interval=self.settings.ws_ping_interval_s or None,
             ws_ping_timeout=self.settings.ws_ping_timeout_s or None,
+            ws_per_message_deflate=self.settings.ws_compression,
             lifespan="on",
         )
         self.server = GracefulServer(config)

@@ -109,7 +109,9 @@ class WorkspaceService:
         max_wait_s: float = 1.0,
         on_write: Callable[[float, int], None] | None = None,
         on_deleted: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+        on_reorder: Callable[[int], None] | None = None,
     ) -> None:
+        self.on_reorder = on_reorder  # (documents rewritten), for metrics
         self.on_deleted = on_deleted  # e.g. cancel a running generation at its provider
         self.collection = collection
         self.on_write = on_write  # (seconds, updates in the write), for metrics
@@ -394,6 +396,8 @@ class WorkspaceService:
                 )
                 for i in changes:
                     self.forget(project, i)
+                if self.on_reorder is not None:
+                    self.on_reorder(len(changes))
         self.publish(project, WorkspaceReordered(order=order), origin)
         return order
 
