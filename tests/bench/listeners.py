@@ -48,7 +48,7 @@ async def listener(
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     latencies: list[float] = []
     ready, hold = asyncio.Event(), asyncio.Event()
