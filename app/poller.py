@@ -195,22 +195,15 @@ class Poller:
         if status.progress is not None:
             progress = max(progress, min(100, max(0, int(status.progress))))
         changed = status.status != video.get("status") or progress != video.get("progress")
-        next_poll = utcnow() + timedelta(seconds=self.interval_s * 0.5)
-        if not changed:
-            await self.workspaces.update_one(
-                {"_id": raw["_id"], "video.task_id": video.get("task_id")},
-                {"$set": {"video.next_poll_at": next_poll, "video.poll_failures": 0}},
-            )
+        if not changed:  # nothing to store: the task stays due for the next cycle (no write per task per cycle)
+            if video.get("poll_failures"):
+                await self.workspaces.update_one(
+                    {"_id": raw["_id"], "video.task_id": video.get("task_id")},
+                    {"$set": {"video.poll_failures": 0, "video.next_poll_at": utcnow()}},
+                )
             return
-        await self._store(
-            raw,
-            {
-                "video.status": status.status,
-                "video.progress": progress,
-                "video.next_poll_at": next_poll,
-                "video.poll_failures": 0,
-            },
-        )
+        fields = {"video.status": status.status, "video.progress": progress, "video.poll_failures": 0}
+        await self._store(raw, {**fields, "video.next_poll_at": utcnow()})
 
     async def _back_off(self, raw: dict[str, Any], exc: BaseException) -> None:
         failures = int(raw["video"].get("poll_failures") or 0) + 1
