@@ -27,7 +27,7 @@ from app.db import PollerLease, WorkspaceDoc, connect
 from app.errors import AppError
 from app.media import LocalMediaStore
 from app.metrics import Metrics
-from app.middleware import GuardMiddleware
+from app.middleware import AccessLogMiddleware, GuardMiddleware
 from app.poller import Poller
 from app.realtime.endpoint import websocket_endpoint
 from app.realtime.hub import Hub
@@ -150,6 +150,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             logger.info("stopped")
 
     middleware = [
+        Middleware(AccessLogMiddleware),
         Middleware(
             CORSMiddleware,
             allow_origins=settings.origins or ["*"],

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hmac
 import json
+import time
 from urllib.parse import parse_qs
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from loguru import logger
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from protocol import codes
 
@@ -57,6 +59,33 @@ async def _http_error(send: Send, status: int, code: str, message: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class AccessLogMiddleware:
+    """One line per HTTP request: method, path (never the query string, which may hold ``?token=``), status."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def logged_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, logged_send)
+        finally:
+            logger.info(
+                "{} {} {} {:.1f}ms", scope["method"], scope["path"], status, (time.perf_counter() - started) * 1000
+            )
 
 
 class GuardMiddleware:

@@ -142,4 +142,5 @@ async def run_handler(ctx: Context, handler: Handler, msg: Any) -> None:
     except Exception as exc:
         code = send_error(ctx, exc)
         metrics.errors.labels(code=code).inc()
-        logger.info("{} on {} from {}: {}", code, msg.type, ctx.conn.id, to_app_error(exc).message[:200])
+        logger.info("error {} on {} from {}", code, msg.type, ctx.conn.id)  # no user content at INFO
+        logger.debug("error {} detail: {}", code, to_app_error(exc).message[:200])
