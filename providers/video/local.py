@@ -20,6 +20,7 @@ import shutil
 from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
 import httpx
 import imageio_ffmpeg
 
