@@ -27,17 +27,17 @@ async def echo(websocket: WebSocket) -> None:
             return
         msg = json.loads(text)
         version += 1
-        await websocket.send_text(
-            json.dumps(
-                {
-                    "reply_to": msg.get("id"),
-                    "type": "workspace.sync_confirm",
-                    "workspace_id": msg.get("workspace_id"),
-                    "version": version,
-                    "updated_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                }
-            )
-        )
+        reply = {
+            "reply_to": msg.get("id"),
+            "type": "workspace.sync_confirm",
+            "workspace_id": msg.get("workspace_id"),
+            "version": version,
+            "updated_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        }
+        try:
+            await websocket.send_text(json.dumps(reply))
+        except Exception:  # the client left
+            return
 
 
 app = Starlette(routes=[WebSocketRoute("/ws", echo)])
