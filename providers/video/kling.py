@@ -29,6 +29,7 @@ from providers.errors import (
     ProviderUnavailable,
 )
 from providers.http import classify_http_error, json_or_error, parse_retry_after, transport_error
+from providers.video._shot import compose_prompt, shot_directions
 
 log = logging.getLogger(__name__)
 
@@ -62,55 +63,12 @@ CAMERA_AXES = ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")
 # Kling's capability map: for image2video, camera_control works only on kling-v1-5, pro mode, 5 s.
 CAMERA_CONTROL_MODELS = frozenset({"kling-v1-5"})
 
-CAMERA_PHRASES: dict[str, str] = {
-    "static": "static, locked-off shot",
-    "push_in": "slow push in",
-    "pull_out": "slow pull out",
-    "pan_left": "pan left",
-    "pan_right": "pan right",
-    "tilt_up": "tilt up",
-    "tilt_down": "tilt down",
-    "orbit_left": "orbit left around the subject",
-    "orbit_right": "orbit right around the subject",
-    "crane_up": "crane up",
-    "crane_down": "crane down",
-    "handheld": "handheld, subtle natural shake",
-}
-
 
 # --- pure mapping -------------------------------------------------------------------------------------------------
 
 
-def _humanize(value: str) -> str:
-    return " ".join(value.replace("_", " ").replace("-", " ").split()).replace("close up", "close-up")
-
-
-def _shot_directions(job: VideoJob, *, include_camera: bool = True) -> str:
-    """The shot form as prompt sentences: ``Camera: slow push in. Shot: close-up. Lighting: golden hour.``"""
-    parts = []
-    if job.camera_movement and include_camera:
-        parts.append(f"Camera: {CAMERA_PHRASES.get(job.camera_movement, _humanize(job.camera_movement))}.")
-    if job.shot_size:
-        parts.append(f"Shot: {_humanize(job.shot_size)}.")
-    if job.lighting:
-        parts.append(f"Lighting: {_humanize(job.lighting)}.")
-    return " ".join(parts)
-
-
 def _compose_prompt(prompt: str, directions: str, limit: int = PROMPT_LIMIT) -> str:
-    """User prompt + shot directions within ``limit``; the user's text is cut first, the directions kept."""
-    head = prompt.strip()
-    if not directions:
-        return head[:limit]
-    room = limit - len(directions) - 2  # a space, and maybe a full stop
-    if room <= 0:
-        return directions[:limit]
-    head = head[:room].rstrip()
-    if not head:
-        return directions
-    if head[-1] not in ".!?…。":
-        head += "."
-    return f"{head} {directions}"
+    return compose_prompt(prompt, directions, limit)
 
 
 def _duration(model: str, seconds: float) -> str:
@@ -137,7 +95,7 @@ def _build_request(job: VideoJob, config: ProviderConfig) -> dict[str, Any]:
         "model_name": model,
         # A URL, or bare base64: Kling rejects a data: URI prefix.
         "image": job.image.public_url or job.image.base64(),
-        "prompt": _compose_prompt(job.prompt, _shot_directions(job, include_camera=camera is None)),
+        "prompt": _compose_prompt(job.prompt, shot_directions(job, include_camera=camera is None)),
         "duration": duration,
         "mode": "pro" if camera else "std",  # camera_control needs pro mode
     }

@@ -20,6 +20,7 @@ import httpx
 from providers.base import ProviderConfig, ProviderTask, TaskStatus, VideoJob, VideoState
 from providers.errors import ProviderBadResponse, ProviderError, ProviderInvalidRequest, ProviderNotConfigured
 from providers.http import classify_http_error, json_or_error, transport_error
+from providers.video._shot import compose_prompt, shot_directions
 
 log = logging.getLogger(__name__)
 
@@ -31,21 +32,6 @@ STATES: dict[str, VideoState] = {
     "IN_QUEUE": "queued",
     "IN_PROGRESS": "generating",
     "COMPLETED": "completed",  # only once the result fetch succeeds; see ``PikaProvider.status``
-}
-
-CAMERA_PHRASES: dict[str, str] = {
-    "static": "static, locked-off shot",
-    "push_in": "slow push in",
-    "pull_out": "slow pull out",
-    "pan_left": "pan left",
-    "pan_right": "pan right",
-    "tilt_up": "tilt up",
-    "tilt_down": "tilt down",
-    "orbit_left": "orbit left around the subject",
-    "orbit_right": "orbit right around the subject",
-    "crane_up": "crane up",
-    "crane_down": "crane down",
-    "handheld": "handheld, subtle natural shake",
 }
 
 
@@ -72,36 +58,8 @@ class QueueRequest:
 # --- pure mapping -------------------------------------------------------------------------------------------------
 
 
-def _humanize(value: str) -> str:
-    return " ".join(value.replace("_", " ").replace("-", " ").split()).replace("close up", "close-up")
-
-
-def _shot_directions(job: VideoJob) -> str:
-    """The shot form as prompt sentences: ``Camera: slow push in. Shot: close-up. Lighting: golden hour.``"""
-    parts = []
-    if job.camera_movement:
-        parts.append(f"Camera: {CAMERA_PHRASES.get(job.camera_movement, _humanize(job.camera_movement))}.")
-    if job.shot_size:
-        parts.append(f"Shot: {_humanize(job.shot_size)}.")
-    if job.lighting:
-        parts.append(f"Lighting: {_humanize(job.lighting)}.")
-    return " ".join(parts)
-
-
 def _compose_prompt(prompt: str, directions: str, limit: int = PROMPT_LIMIT) -> str:
-    """User prompt + shot directions within ``limit``; the user's text is cut first, the directions kept."""
-    head = prompt.strip()
-    if not directions:
-        return head[:limit]
-    room = limit - len(directions) - 2  # a space, and maybe a full stop
-    if room <= 0:
-        return directions[:limit]
-    head = head[:room].rstrip()
-    if not head:
-        return directions
-    if head[-1] not in ".!?…。":
-        head += "."
-    return f"{head} {directions}"
+    return compose_prompt(prompt, directions, limit)
 
 
 def _app_id(endpoint_id: str) -> str:
@@ -113,7 +71,7 @@ def _build_request(job: VideoJob, config: ProviderConfig) -> dict[str, Any]:
     """The model input, sent as the submit body. Image-to-video has no aspect ratio (it follows the picture)."""
     body: dict[str, Any] = {
         "image_url": job.image.public_url or job.image.data_uri(),
-        "prompt": _compose_prompt(job.prompt, _shot_directions(job)),
+        "prompt": _compose_prompt(job.prompt, shot_directions(job)),
         "resolution": RESOLUTION,
         "duration": min(DURATIONS, key=lambda d: (abs(d - job.duration_s), d)),
     }

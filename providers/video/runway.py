@@ -17,6 +17,7 @@ import httpx
 from providers.base import ProviderConfig, ProviderTask, TaskStatus, VideoJob, VideoState
 from providers.errors import ProviderBadResponse, ProviderError, ProviderNotConfigured
 from providers.http import classify_http_error, json_or_error, transport_error
+from providers.video._shot import compose_prompt, shot_directions, utf16_len
 
 log = logging.getLogger(__name__)
 
@@ -50,73 +51,15 @@ STATES: dict[str, VideoState] = {
     "CANCELED": "cancelled",  # Runway's own docs spell it this way
 }
 
-CAMERA_PHRASES: dict[str, str] = {
-    "static": "static, locked-off shot",
-    "push_in": "slow push in",
-    "pull_out": "slow pull out",
-    "pan_left": "pan left",
-    "pan_right": "pan right",
-    "tilt_up": "tilt up",
-    "tilt_down": "tilt down",
-    "orbit_left": "orbit left around the subject",
-    "orbit_right": "orbit right around the subject",
-    "crane_up": "crane up",
-    "crane_down": "crane down",
-    "handheld": "handheld, subtle natural shake",
-}
-
 
 # --- pure mapping -------------------------------------------------------------------------------------------------
 
 
-def _humanize(value: str) -> str:
-    return " ".join(value.replace("_", " ").replace("-", " ").split()).replace("close up", "close-up")
-
-
-def _shot_directions(job: VideoJob) -> str:
-    """The shot form as prompt sentences: ``Camera: slow push in. Shot: close-up. Lighting: golden hour.``"""
-    parts = []
-    if job.camera_movement:
-        parts.append(f"Camera: {CAMERA_PHRASES.get(job.camera_movement, _humanize(job.camera_movement))}.")
-    if job.shot_size:
-        parts.append(f"Shot: {_humanize(job.shot_size)}.")
-    if job.lighting:
-        parts.append(f"Lighting: {_humanize(job.lighting)}.")
-    return " ".join(parts)
-
-
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _truncate_utf16(text: str, limit: int) -> str:
-    if _utf16_len(text) <= limit:
-        return text
-    out: list[str] = []
-    used = 0
-    for ch in text:
-        width = 2 if ord(ch) > 0xFFFF else 1
-        if used + width > limit:
-            break
-        out.append(ch)
-        used += width
-    return "".join(out)
+_utf16_len = utf16_len
 
 
 def _compose_prompt(prompt: str, directions: str, limit: int = PROMPT_LIMIT) -> str:
-    """User prompt + shot directions within ``limit``; the user's text is cut first, the directions kept."""
-    head = prompt.strip()
-    if not directions:
-        return _truncate_utf16(head, limit)
-    room = limit - _utf16_len(directions) - 2  # a space, and maybe a full stop
-    if room <= 0:
-        return _truncate_utf16(directions, limit)
-    head = _truncate_utf16(head, room).rstrip()
-    if not head:
-        return directions
-    if head[-1] not in ".!?…。":
-        head += "."
-    return f"{head} {directions}"
+    return compose_prompt(prompt, directions, limit, utf16=True)
 
 
 def _ratio(aspect_ratio: str) -> str:
@@ -157,7 +100,7 @@ def _build_request(job: VideoJob, config: ProviderConfig) -> dict[str, Any]:
         "ratio": _ratio(job.aspect_ratio),
         "duration": _duration(model, job.duration_s),
     }
-    prompt = _compose_prompt(job.prompt, _shot_directions(job))
+    prompt = _compose_prompt(job.prompt, shot_directions(job))
     if prompt:
         body["promptText"] = prompt
     if job.seed is not None:
