@@ -152,3 +152,36 @@ async def test_database_down_answers_unavailable_and_recovers(tmp_path: Path) ->
     finally:
         await server.stop()
         await database.stop()
+
+
+async def test_poller_lease_survives_a_killed_leader(tmp_path: Path, db_uri: str) -> None:
+    """Two server processes on one database: one polls, the other stands by; when the poller is killed with
+    SIGKILL (no lease release), the other takes over within a few intervals."""
+    env = {
+        "MONGODB_URI": db_uri,
+        "MONGODB_DB": "lease_" + tmp_path.name[-12:].replace("-", "_"),
+        "POLL_INTERVAL_S": "0.3",
+    }
+    first, second = ServerProcess(tmp_path / "a", env), ServerProcess(tmp_path / "b", env)
+    await first.start()
+    await second.start()
+
+    async def states() -> dict[str, ServerProcess]:
+        async with httpx.AsyncClient() as http:
+            return {(await http.get(p.base + "/health")).json()["poller"]: p for p in (first, second)}
+
+    seen: dict[str, ServerProcess] = {}
+    for _ in range(100):
+        seen = await states()
+        if set(seen) == {"running", "standby"}:
+            break
+        await asyncio.sleep(0.1)
+    assert set(seen) == {"running", "standby"}, seen
+    leader, follower = seen["running"], seen["standby"]
+    leader.kill()
+    started = asyncio.get_running_loop().time()
+    async with httpx.AsyncClient() as http:
+        while (await http.get(follower.base + "/health")).json()["poller"] != "running":
+            assert asyncio.get_running_loop().time() - started < 5, "no takeover within 5 s (lease TTL 0.9 s)"
+            await asyncio.sleep(0.1)
+    await follower.terminate()
