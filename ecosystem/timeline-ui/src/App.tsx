@@ -1,0 +1,51 @@
+import { useEffect } from 'react';
+import { ConnectionChip } from './components/ConnectionChip';
+import { LoginDialog } from './components/LoginDialog';
+import { Timeline } from './components/Timeline';
+import { useStore, useStoreState } from './state';
+
+export function App() {
+  const store = useStore();
+  const project = useStoreState((s) => s.project);
+  const count = useStoreState((s) => s.timeline.order.length);
+  const notice = useStoreState((s) => s.notice);
+  const needsToken = useStoreState((s) => s.needsToken);
+
+  useEffect(() => {
+    document.title = `${project} · Timeline`;
+  }, [project]);
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <div className="brand">
+          <span className="logo" aria-hidden="true">▶</span>
+          <span className="brand-name">Shotline</span>
+          <span className="divider" aria-hidden="true">/</span>
+          <span className="project" data-testid="project-name" title="Timeline (?project= in the address)">
+            {project}
+          </span>
+          <span className="muted small count" data-testid="card-count">
+            {count} {count === 1 ? 'shot' : 'shots'}
+          </span>
+        </div>
+        <div className="topbar-actions">
+          <ConnectionChip />
+          <button type="button" className="btn btn-primary" onClick={() => void store.create()} data-testid="add-shot">
+            + Add shot
+          </button>
+        </div>
+      </header>
+      {notice && (
+        <div className="notice" role="alert" data-testid="notice">
+          <span>{notice}</span>
+          <button type="button" className="btn btn-ghost btn-small" onClick={() => store.dismissNotice()}>
+            Dismiss
+          </button>
+        </div>
+      )}
+      <Timeline />
+      {needsToken && <LoginDialog />}
+    </div>
+  );
+}

@@ -1,0 +1,19 @@
+// The typed client of the workspace server protocol (PROTOCOL.md). Import from here, not from the modules.
+export * from './protocol';
+export { WorkspaceClient, policyFor } from './client';
+export type {
+  ClientOptions,
+  ConnectionStatus,
+  MessageListener,
+  RequestOptions,
+  RequestPolicy,
+  SnapshotListener,
+  SocketFactory,
+  SocketLike,
+  StatusListener,
+} from './client';
+export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
+export { authHeaders, getToken, setToken, withToken } from './auth';
+export { newMessageId } from './ids';
+export { fetchWorkspaces, HttpError, uploadErrorMessage, uploadImage, type UploadOptions, type UploadResult } from './rest';
+export { adoptTokenFromLocation, projectFromLocation, websocketUrl } from './location';

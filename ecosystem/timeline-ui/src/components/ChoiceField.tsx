@@ -1,0 +1,60 @@
+import { useId, useState } from 'react';
+import { humanize } from './labels';
+
+const CUSTOM = '__custom__';
+
+interface Props {
+  label: string;
+  name: string;
+  value: string;
+  options: readonly string[];
+  onChange: (value: string | null) => void;
+}
+
+/** A select of the recommended values that also takes free text ("Custom…"). */
+export function ChoiceField({ label, name, value, options, onChange }: Props) {
+  const id = useId();
+  const known = value === '' || options.includes(value);
+  const [customMode, setCustomMode] = useState(false);
+  const showText = customMode || !known;
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select
+        id={id}
+        name={name}
+        data-testid={`field-${name}`}
+        value={showText ? CUSTOM : value}
+        onChange={(e) => {
+          const next = e.target.value;
+          if (next === CUSTOM) {
+            setCustomMode(true);
+            return;
+          }
+          setCustomMode(false);
+          onChange(next === '' ? null : next);
+        }}
+      >
+        <option value="">—</option>
+        {options.map((option) => (
+          <option key={option} value={option}>
+            {humanize(option)}
+          </option>
+        ))}
+        <option value={CUSTOM}>Custom…</option>
+      </select>
+      {showText && (
+        <input
+          className="custom-input"
+          aria-label={`${label} (custom)`}
+          data-testid={`field-${name}-custom`}
+          placeholder="Type your own"
+          maxLength={100}
+          value={known ? '' : value}
+          autoFocus={customMode && known}
+          onChange={(e) => onChange(e.target.value === '' ? null : e.target.value)}
+        />
+      )}
+    </div>
+  );
+}

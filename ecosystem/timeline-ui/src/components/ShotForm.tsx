@@ -1,0 +1,127 @@
+import { useEffect, useId, useState } from 'react';
+import { ASPECT_RATIOS, CAMERA_MOVEMENTS, DURATION_RANGE, LIGHTING, SHOT_SIZES, type Workspace } from '../api';
+import { useStore } from '../state';
+import { ChoiceField } from './ChoiceField';
+
+const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+/** The shot form of one card; every change goes to the store, which sends the changed fields debounced. */
+export function ShotForm({ workspace }: { workspace: Workspace }) {
+  const store = useStore();
+  const form = workspace.form_data;
+  const set = (key: string, value: unknown) => store.edit(workspace.id, { form_data: { [key]: value } });
+  const promptId = useId();
+  const negativeId = useId();
+  const aspectId = useId();
+  return (
+    <div className="shot-form">
+      <div className="field">
+        <label htmlFor={promptId}>Prompt</label>
+        <textarea
+          id={promptId}
+          data-testid="field-prompt"
+          rows={3}
+          maxLength={4000}
+          placeholder="What happens in this shot?"
+          value={text(form.prompt)}
+          onChange={(e) => set('prompt', e.target.value === '' ? null : e.target.value)}
+        />
+      </div>
+      <div className="field">
+        <label htmlFor={negativeId}>Negative prompt</label>
+        <textarea
+          id={negativeId}
+          data-testid="field-negative_prompt"
+          rows={2}
+          maxLength={4000}
+          placeholder="What to avoid"
+          value={text(form.negative_prompt)}
+          onChange={(e) => set('negative_prompt', e.target.value === '' ? null : e.target.value)}
+        />
+      </div>
+      <div className="field-row two">
+        <ChoiceField
+          label="Camera"
+          name="camera_movement"
+          value={text(form.camera_movement)}
+          options={CAMERA_MOVEMENTS}
+          onChange={(v) => set('camera_movement', v)}
+        />
+        <ChoiceField
+          label="Shot size"
+          name="shot_size"
+          value={text(form.shot_size)}
+          options={SHOT_SIZES}
+          onChange={(v) => set('shot_size', v)}
+        />
+      </div>
+      <div className="field-row three">
+        <ChoiceField
+          label="Lighting"
+          name="lighting"
+          value={text(form.lighting)}
+          options={LIGHTING}
+          onChange={(v) => set('lighting', v)}
+        />
+        <DurationField value={form.duration_s} onChange={(v) => set('duration_s', v)} />
+        <div className="field">
+          <label htmlFor={aspectId}>Aspect</label>
+          <select
+            id={aspectId}
+            data-testid="field-aspect_ratio"
+            value={text(form.aspect_ratio)}
+            onChange={(e) => set('aspect_ratio', e.target.value === '' ? null : e.target.value)}
+          >
+            <option value="">—</option>
+            {ASPECT_RATIOS.map((ratio) => (
+              <option key={ratio} value={ratio}>
+                {ratio}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+/** Seconds, 1-30; what is typed is only sent when it is a valid duration (or cleared). */
+function DurationField({ value, onChange }: { value: unknown; onChange: (value: number | null) => void }) {
+  const id = useId();
+  const stored = typeof value === 'number' ? String(value) : '';
+  const [textValue, setText] = useState(stored);
+  const [focused, setFocused] = useState(false);
+  useEffect(() => {
+    if (!focused) setText(stored);
+  }, [stored, focused]);
+  const parsed = Number(textValue);
+  const invalid = textValue !== '' && (!Number.isFinite(parsed) || parsed < DURATION_RANGE.min || parsed > DURATION_RANGE.max);
+  return (
+    <div className="field">
+      <label htmlFor={id}>Seconds</label>
+      <input
+        id={id}
+        data-testid="field-duration_s"
+        type="number"
+        inputMode="decimal"
+        min={DURATION_RANGE.min}
+        max={DURATION_RANGE.max}
+        step={0.5}
+        value={textValue}
+        aria-invalid={invalid}
+        onFocus={() => setFocused(true)}
+        onBlur={() => setFocused(false)}
+        onChange={(e) => {
+          const next = e.target.value;
+          setText(next);
+          if (next === '') onChange(null);
+          else {
+            const n = Number(next);
+            if (Number.isFinite(n) && n >= DURATION_RANGE.min && n <= DURATION_RANGE.max) onChange(n);
+          }
+        }}
+      />
+      {invalid && <span className="field-hint danger">1 to 30 seconds</span>}
+    </div>
+  );
+}
