@@ -183,7 +183,9 @@ class Poller:
                 else:
                     await self._back_off(raw, exc)
                 return
-            await self._finish(raw, "completed", url=url, source_url=status.video_url, progress=100)
+            # a file:// URL is a path on this server (the local renderer): not the clients' business
+            source = status.video_url if not (status.video_url or "").startswith("file:") else None
+            await self._finish(raw, "completed", url=url, source_url=source, progress=100)
             return
         if status.status in ("failed", "cancelled"):
             error = None

@@ -12,7 +12,8 @@ VideoStatusName = Literal["idle", "queued", "generating", "completed", "failed",
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Fields with defaults are always sent, so the published schema marks them required.
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 
 
 class ErrorInfo(_Model):
