@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UI := ecosystem/timeline-ui
 
-.PHONY: run test test-fast lint typecheck bench ui smoke clean
+.PHONY: run test test-ui test-fast lint typecheck bench smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,21 @@ run: $(STAMP)
 	fi
 	$(BIN)/python -m app
 
-## test: install and run the whole test suite (pytest exits non-zero when a test fails or none ran)
+## test: install and run the whole test suite (pytest exits non-zero when a test fails or none ran), then the
+## UI's tests when Node is installed (its browser tests when Chromium is there too)
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory test-ui; \
+	else echo "npm not found: UI tests skipped"; fi
+
+CHROMIUM ?= /usr/bin/chromium
+
+## test-ui: the timeline UI's type check, generated-types check, Vitest unit tests and Playwright browser tests
+test-ui: $(STAMP)
+	cd $(UI) && npm ci --no-audit --no-fund --loglevel=error
+	cd $(UI) && npm run check:types && npm run typecheck && npm test
+	@if [ -x "$(CHROMIUM)" ]; then cd $(UI) && CHROMIUM_PATH=$(CHROMIUM) npm run test:e2e; \
+	else echo "$(CHROMIUM) not found: browser tests skipped (apt-get install -y chromium)"; fi
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
