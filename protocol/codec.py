@@ -64,8 +64,12 @@ def validate_client_message(data: Any) -> ClientMessage:
     reply_to = _reply_to(data)
     kind = data.get("type")
     if not isinstance(kind, str) or kind not in CLIENT_MESSAGE_TYPES:
-        shown = kind if isinstance(kind, str) else None
-        message = "type is missing" if kind is None else f"unknown message type {str(shown)[:64]!r}"
+        if kind is None:
+            message = "type is missing"
+        elif not isinstance(kind, str):
+            message = "type must be a string"
+        else:
+            message = f"unknown message type {kind[:64]!r}"
         raise ProtocolError(codes.UNKNOWN_TYPE, message, reply_to=reply_to)
     try:
         return _CLIENT.validate_python(data)
@@ -83,7 +87,7 @@ def parse_client_message(frame: str | bytes) -> ClientMessage:
         raise ProtocolError(codes.INVALID_JSON, "binary frames are not accepted; send JSON as text")
     try:
         data = loads(frame)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:  # TypeError: a str holding a lone surrogate is not UTF-8
         raise ProtocolError(codes.INVALID_JSON, f"not valid JSON: {str(exc)[:120]}") from None
     return validate_client_message(data)
 

@@ -11,10 +11,11 @@ from typing import Annotated, Any, Final
 from pydantic import AfterValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-PROJECT_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-FORM_KEY_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-UPLOAD_NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-OBJECT_ID_RE: Final = re.compile(r"^[0-9a-f]{24}$")
+# ``\Z``, not ``$``: ``$`` also matches before a trailing newline ("default\n" would pass).
+PROJECT_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
+FORM_KEY_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}\Z")
+UPLOAD_NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+OBJECT_ID_RE: Final = re.compile(r"^[0-9a-f]{24}\Z")
 
 ASPECT_RATIOS: Final = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9")
 FORM_MAX_KEYS: Final = 64
@@ -129,7 +130,9 @@ def _check_free_value(value: Any, where: str, depth: int) -> None:
             _check_scalar(item, f"{where}.{i}")
         return
     if isinstance(value, dict):
-        if depth >= FORM_MAX_DEPTH:
+        # PROTOCOL.md 7: values directly in form_data are depth 1; objects may sit down to depth 3 (their own
+        # values are then at depth 4), no deeper.
+        if depth > FORM_MAX_DEPTH:
             raise _fail(f"nested deeper than {FORM_MAX_DEPTH}", where)
         for key, item in value.items():
             _check_key(key, where, nested=True)
@@ -169,9 +172,8 @@ def check_form_value(key: str, value: Any) -> None:
 
 
 def check_form_patch(value: dict[str, Any]) -> dict[str, Any]:
-    """A ``form_data`` patch: each key valid; ``None`` removes the key."""
-    if len(value) > FORM_MAX_KEYS:
-        raise _fail(f"at most {FORM_MAX_KEYS} keys")
+    """A ``form_data`` patch: each key valid; ``None`` removes the key. The 64-key and 64 KiB limits apply to the
+    stored form after the merge (``check_form_totals``), not to the patch (PROTOCOL.md 7)."""
     for key, item in value.items():
         if item is None:
             _check_key(key, "")

@@ -72,9 +72,11 @@ class WorkspaceUpdates(_ClientFields):
         if not self.model_fields_set:
             raise PydanticCustomError("invalid_value", "must name at least one field to change")
         if "title" in self.model_fields_set and self.title is None:
-            raise PydanticCustomError("invalid_value", "title: must be a string")
+            raise PydanticCustomError("invalid_value", "must be a string", {"path": "title"})
         if "form_data" in self.model_fields_set and self.form_data is None:
-            raise PydanticCustomError("invalid_value", "form_data: must be an object (null values remove keys)")
+            raise PydanticCustomError(
+                "invalid_value", "must be an object (null values remove keys)", {"path": "form_data"}
+            )
         return self
 
     def patch(self) -> dict[str, Any]:

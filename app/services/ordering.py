@@ -20,9 +20,11 @@ def _between(low: float | None, high: float | None) -> float | None:
         return 0.0
     if low is None:
         assert high is not None
-        return high - STEP
+        below = high - STEP
+        return below if below < high else None  # far from 0, STEP can be below one ulp
     if high is None:
-        return low + STEP
+        above = low + STEP
+        return above if above > low else None
     mid = (low + high) / 2
     return mid if low < mid < high else None
 
@@ -82,7 +84,7 @@ def plan_reorder(current: dict[K, float], order: Sequence[K]) -> dict[K, float]:
         gap = j - i
         for step in range(gap):
             if low is None and high is None:
-                value: float | None = float(step) * STEP
+                value = float(step) * STEP
             elif low is None:
                 assert high is not None
                 value = high - STEP * (gap - step)
@@ -90,10 +92,9 @@ def plan_reorder(current: dict[K, float], order: Sequence[K]) -> dict[K, float]:
                 value = low + STEP * (step + 1)
             else:
                 value = low + (high - low) * (step + 1) / (gap + 1)
-                if not (low < value < high) or (step > 0 and value <= values[i + step - 1]):
-                    value = None
-            if value is None:
-                return renumber(order)
+            previous = values[i + step - 1] if i + step > 0 else None  # ``low``, or the value planned just before
+            if (previous is not None and value <= previous) or (high is not None and value >= high):
+                return renumber(order)  # floats ran out (or STEP is below one ulp of these values)
             values[i + step] = value
             changes[order[i + step]] = value
         i = j

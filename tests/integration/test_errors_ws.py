@@ -52,7 +52,7 @@ BAD_UPDATES = [
     ({"form_data": {"$set": {"version": 1}}}, "invalid_message", None),
     ({"form_data": {"a.b": 1}}, "invalid_message", None),
     ({"form_data": {"__proto__": {"x": 1}}}, "invalid_message", None),
-    ({"form_data": {"x": {"a": {"b": {"c": 1}}}}}, "invalid_message", None),
+    ({"form_data": {"x": {"a": {"b": {"c": {"d": 1}}}}}}, "invalid_message", None),
     ({"image_path": "uploads/../../etc/passwd"}, "invalid_message", ["updates", "image_path"]),
     ({"image_path": "uploads/never-uploaded.png"}, "invalid_message", None),
     ({"image_url": "javascript:alert(1)"}, "invalid_message", ["updates", "image_url"]),

@@ -1,8 +1,9 @@
-"""Property-based tests: random input at the parser, random patch sequences at the coalescing writer."""
+"""Property-based tests: random input at the parser, random patch sequences through the coalescing writer."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -10,105 +11,267 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.realtime.writer import CoalescingWriter
-from protocol import ProtocolError, codes, merge_form, parse_client_message, validate_client_message
+from protocol import ProtocolError, check_form_totals, merge_form, parse_client_message, validate_client_message
 
-CODES = {codes.INVALID_JSON, codes.UNKNOWN_TYPE, codes.INVALID_MESSAGE, codes.FORBIDDEN_FIELD}
+# The codes of the PROTOCOL.md 3.3 table, as written there.
+PROTOCOL_CODES = {
+    "invalid_json",
+    "unknown_type",
+    "invalid_message",
+    "forbidden_field",
+    "not_found",
+    "conflict",
+    "rate_limited",
+    "unauthorized",
+    "provider_error",
+    "unavailable",
+    "internal",
+}
+# The ones a frame can draw before any handler runs.
+PARSE_CODES = {"invalid_json", "unknown_type", "invalid_message", "forbidden_field"}
+TYPES = [
+    "ping",
+    "workspace.list",
+    "workspace.create",
+    "workspace.update",
+    "workspace.delete",
+    "workspace.reorder",
+    "video.generate",
+    "video.cancel",
+    "ai.suggest",
+]
+WID = "6b04721f56c295fbbd8e27de"
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+json_scalars = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
+)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5),
-    max_leaves=25,
+    json_scalars,
+    lambda children: st.lists(children, max_size=6) | st.dictionaries(st.text(max_size=12), children, max_size=6),
+    max_leaves=30,
+)
+form_keys = st.sampled_from(
+    ["prompt", "duration_s", "seed", "aspect_ratio", "camera_movement", "x", "$set", "a.b", "_x", "k" * 65]
+)
+form_values = st.recursive(
+    json_scalars | st.sampled_from(["16:9", "1:1", 5, 0, 31, -1, "x" * 4001]),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(form_keys, children, max_size=3),
+    max_leaves=12,
+)
+fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "title": st.none() | st.text(max_size=5) | st.just("t" * 201) | st.integers(),
+        "image_path": st.sampled_from(["uploads/a.png", "uploads/../x", "/etc/passwd", "uploads/"]) | json_scalars,
+        "image_url": st.sampled_from(["/uploads/a.png", "https://h/x", "javascript:1", "//e/x"]) | json_scalars,
+        "form_data": st.dictionaries(form_keys, form_values, max_size=4) | json_values,
+        "version": json_scalars,
+        "video": json_values,
+        "order_index": json_scalars,
+        "colour": json_scalars,
+    },
 )
 message_like = st.fixed_dictionaries(
-    {
-        "type": st.sampled_from(
-            [
-                "ping",
-                "workspace.create",
-                "workspace.update",
-                "workspace.delete",
-                "workspace.reorder",
-                "video.generate",
-                "ai.suggest",
-                "nope",
-            ]
-        )
-    },
+    {"type": st.sampled_from([*TYPES, "nope"]) | json_scalars},
     optional={
-        "id": json_values,
-        "workspace_id": st.text(max_size=30) | json_values,
-        "updates": json_values,
-        "workspace": json_values,
-        "order": json_values,
-        "position": json_values,
-        "message": json_values,
+        "id": st.sampled_from(["m1", "", "x" * 65]) | json_scalars,
+        "workspace_id": st.sampled_from([WID, WID.upper(), WID + "\n", "nope"]) | json_scalars,
+        "updates": fields | json_values,
+        "workspace": fields | json_values,
+        "order": st.lists(st.sampled_from([WID, "bad"]), max_size=3) | json_values,
+        "position": st.integers(-2, 5) | json_scalars,
+        "message": st.text(max_size=10) | st.just("x" * 4001) | json_scalars,
+        "provider": json_scalars,
+        "extra": json_scalars,
     },
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.text(max_size=200) | st.binary(max_size=100))
+def check_outcome(value: Any, outcome: Any) -> None:
+    """A parse either gives the message of the frame's own type or a well-formed ProtocolError."""
+    if isinstance(outcome, ProtocolError):
+        assert outcome.code in PROTOCOL_CODES and outcome.code in PARSE_CODES
+        assert isinstance(outcome.message, str) and outcome.message
+        if outcome.reply_to is not None:
+            assert isinstance(value, dict) and outcome.reply_to == value.get("id")
+        if outcome.code in {"invalid_message", "forbidden_field"}:
+            assert outcome.details and all(isinstance(d["loc"], list) for d in outcome.details)
+    else:
+        assert isinstance(value, dict) and outcome.type == value["type"]
+
+
+def outcome_of(call: Any, arg: Any) -> Any:
+    try:
+        return call(arg)
+    except ProtocolError as exc:  # anything else propagates and fails the test
+        return exc
+
+
+# JSON-ish text: mostly structure characters, so that many frames get past the first byte; a lone surrogate too.
+jsonish_text = st.text(alphabet=st.sampled_from([*'{}[]":,\\ud80tnle1.-+ ', "\ud800", "é"]), max_size=60)
+
+
+@FAST
+@given(st.text(max_size=300) | jsonish_text | st.binary(max_size=200))
 def test_random_frames_raise_only_protocol_errors(frame: str | bytes) -> None:
-    """Any text or binary frame is either a message or a ProtocolError with a 3.3 code, nothing else."""
-    try:
-        parse_client_message(frame)
-    except ProtocolError as exc:
-        assert exc.code in CODES
+    """Any text or binary frame is a message or a ProtocolError with a 3.3 code; nothing else escapes."""
+    outcome = outcome_of(parse_client_message, frame)
+    if isinstance(frame, bytes):
+        assert isinstance(outcome, ProtocolError) and outcome.code == "invalid_json"
+        return
+    decoded = None
+    with contextlib.suppress(ValueError):
+        decoded = json.loads(frame)
+    check_outcome(decoded, outcome)
 
 
-@settings(max_examples=300, deadline=None)
-@given(json_values | message_like)
-def test_random_json_raises_only_protocol_errors(value: Any) -> None:
-    """Any JSON value, including message-shaped ones, validates or raises a ProtocolError with a 3.3 code."""
-    try:
-        validate_client_message(value)
-        parse_client_message(json.dumps(value))
-    except ProtocolError as exc:
-        assert exc.code in CODES
+@FAST
+@given(json_values)
+def test_random_json_values_raise_only_protocol_errors(value: Any) -> None:
+    """Any JSON value, framed or decoded, parses or gives a 3.3-coded ProtocolError, the same both ways."""
+    as_frame = outcome_of(parse_client_message, json.dumps(value))
+    decoded = outcome_of(validate_client_message, value)
+    check_outcome(value, as_frame)
+    check_outcome(value, decoded)
+    assert type(as_frame) is type(decoded)
+    if isinstance(as_frame, ProtocolError):
+        assert (as_frame.code, as_frame.message, as_frame.reply_to) == (decoded.code, decoded.message, decoded.reply_to)
+    if not isinstance(value, dict):
+        assert isinstance(as_frame, ProtocolError) and as_frame.code == "invalid_json"
 
 
-patches = st.lists(
-    st.dictionaries(
-        st.sampled_from(["a", "b", "c", "d"]),
-        st.none() | st.integers(0, 9) | st.text(max_size=3),
-        min_size=1,
-        max_size=3,
-    ),
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(message_like)
+def test_random_message_shaped_dicts_raise_only_protocol_errors(value: dict[str, Any]) -> None:
+    """Dicts shaped like client messages, with good and bad parts mixed, parse or give a well-formed error."""
+    outcome = outcome_of(parse_client_message, json.dumps(value))
+    check_outcome(value, outcome)
+    if isinstance(outcome, ProtocolError) and outcome.code in {"invalid_message", "forbidden_field"}:
+        kind = value["type"]
+        assert isinstance(kind, str) and kind in TYPES  # only a known type gets as far as field validation
+
+
+# ---- the coalescing writer keeps every patch, in order -------------------------------------------------------
+
+
+class FakeClock:
+    """Time moves only on ``advance``; ``sleep`` returns once the clock passed its deadline."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.now + seconds, future))
+        await future
+
+    async def advance(self, seconds: float) -> None:
+        self.now += seconds
+        for entry in [e for e in self._sleepers if e[0] <= self.now]:
+            self._sleepers.remove(entry)
+            entry[1].set_result(None)
+        await asyncio.sleep(0)
+
+
+def merge_changes(into: dict[str, Any], changes: dict[str, Any]) -> None:
+    """app/services/workspaces.py ``_merge``: form_data keys accumulate (later wins, None kept), fields replace."""
+    for name, value in changes.items():
+        if name == "form_data":
+            into.setdefault("form_data", {}).update(value)
+        else:
+            into[name] = value
+
+
+KEYS = ["a", "b", "c", "d"]
+patches = st.fixed_dictionaries(
+    {"form_data": st.dictionaries(st.sampled_from(KEYS), st.none() | st.integers(0, 9) | st.text(max_size=3))},
+    optional={"title": st.text(max_size=3)},
+)
+ops = st.lists(
+    st.tuples(st.just("submit"), patches)
+    | st.tuples(st.just("yield"), st.integers(1, 4))
+    | st.tuples(st.just("await"), st.integers(0, 1000))
+    | st.tuples(st.just("tick"), st.sampled_from([0.0625, 0.125, 0.5])),
     min_size=1,
-    max_size=30,
+    max_size=40,
 )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(patches, st.lists(st.integers(0, 3), min_size=30, max_size=30))
-def test_writer_state_equals_sequential_application(seq: list[dict[str, Any]], pauses: list[int]) -> None:
-    """Whatever the interleaving, the stored form equals applying every confirmed patch in order, and the versions
-    returned to submitters never go down in submit order."""
+@given(ops, st.sampled_from([0.0, 0.25]), st.lists(st.integers(0, 3), min_size=40, max_size=40))
+def test_writer_stores_the_sequential_application_of_all_patches(
+    script: list[tuple[str, Any]], debounce_s: float, round_trips: list[int]
+) -> None:
+    """Any interleaving stores the patches applied in submit order; returned versions never go down."""
 
     async def run() -> None:
-        stored: dict[str, Any] = {}
-        version = 1
+        clock = FakeClock()
+        stored: dict[str, Any] = {"title": "", "form_data": {}, "version": 1}
+        cache = {"form": dict(stored["form_data"])}  # the writer's cached form, as WorkspaceService keeps it
 
-        async def flush(key: str, items: list[dict[str, Any]]) -> list[int | BaseException]:
-            nonlocal stored, version
+        async def flush(key: str, items: list[dict[str, Any]]) -> list[Any]:
+            # Mirror WorkspaceService._flush: merge each patch into the cached form (checking the totals),
+            # accumulate the changes, write them at once, and hand every accepted patch the new version.
+            form = cache["form"]
             merged: dict[str, Any] = {}
-            for item in items:  # the same merge as WorkspaceService: later keys win, None removes
-                merged.update(item)
-            await asyncio.sleep(0)  # the database round trip
-            stored = merge_form(stored, merged)
-            version += 1
-            return [version] * len(items)
-
-        writer: CoalescingWriter[str, dict[str, Any], int] = CoalescingWriter(flush)
-        futures = []
-        for patch, pause in zip(seq, pauses, strict=False):
-            futures.append(writer.submit("w", patch))
-            for _ in range(pause):
+            for patch in items:
+                new_form = merge_form(form, patch["form_data"])
+                check_form_totals(new_form)
+                form = new_form
+                merge_changes(merged, patch)
+            for _ in range(round_trips[stored["version"] % len(round_trips)]):  # the database round trip
                 await asyncio.sleep(0)
-        versions = [await f for f in futures]
-        expected: dict[str, Any] = {}
-        for patch in seq:
-            expected = merge_form(expected, patch)
-        assert stored == expected
-        assert versions == sorted(versions) and writer.flushes <= len(seq)
+            # The database applies $set / $unset of form_data.<key>, $set of the other fields, $inc version.
+            stored["form_data"] = merge_form(stored["form_data"], merged.get("form_data", {}))
+            stored.update({k: v for k, v in merged.items() if k != "form_data"})
+            stored["version"] += 1
+            cache["form"] = form
+            return [stored["version"]] * len(items)
+
+        writer: CoalescingWriter[str, dict[str, Any], int] = CoalescingWriter(
+            flush, debounce_s=debounce_s, max_wait_s=1.0, clock=clock, sleep=clock.sleep
+        )
+        submitted: list[dict[str, Any]] = []
+        futures: list[asyncio.Future[int]] = []
+
+        async def wait_for(future: asyncio.Future[int]) -> None:
+            for _ in range(1000):
+                if future.done():
+                    return
+                await clock.advance(0.125)
+            raise AssertionError("a submitted patch was never flushed")
+
+        for op, arg in script:
+            if op == "submit":
+                submitted.append(arg)
+                futures.append(writer.submit("w", arg))
+            elif op == "yield":
+                for _ in range(arg):
+                    await asyncio.sleep(0)
+            elif op == "await" and futures:
+                await wait_for(futures[arg % len(futures)])
+            elif op == "tick":
+                await clock.advance(arg)
+        for future in futures:
+            await wait_for(future)
+
+        expected_form: dict[str, Any] = {}
+        expected_title = ""
+        for patch in submitted:
+            expected_form = merge_form(expected_form, patch["form_data"])
+            expected_title = patch.get("title", expected_title)
+        assert stored["form_data"] == expected_form == cache["form"]
+        assert stored["title"] == expected_title
+        versions = [f.result() for f in futures]
+        assert versions == sorted(versions)
+        assert stored["version"] == 1 + writer.flushes and len(set(versions)) == writer.flushes
+        for _ in range(5):  # let the writer's task see its queue is empty and forget the key
+            await asyncio.sleep(0)
+        assert writer.items_written == len(submitted) and writer.busy_keys == 0
 
     asyncio.run(run())
