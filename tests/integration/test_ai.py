@@ -52,7 +52,8 @@ async def test_streamed_suggestion_over_websocket(openai_server: LiveServer, fak
     to the provider holds the shot form and the earlier conversation."""
     c, other = await openai_server.connect("ais"), await openai_server.connect("ais")
     ws = await c.create(title="Kite", form_data={"prompt": "a red kite", "lighting": "noon"})
-    await c.request({"type": "ai.suggest", "workspace_id": ws["id"], "message": "first question"})
+    await c.send({"type": "ai.suggest", "id": "s1", "workspace_id": ws["id"], "message": "first question"})
+    await c.expect(lambda m: m.get("reply_to") == "s1" and m["type"] == "ai.suggestion")  # stored before we go on
     await c.send({"type": "ai.suggest", "id": "s2", "workspace_id": ws["id"], "message": "second question"})
     deltas = []
     while True:
