@@ -35,6 +35,7 @@ from protocol import (
     WorkspaceListResult,
     WorkspaceReorder,
     WorkspaceUpdate,
+    encode,
 )
 from protocol.outbound import ServerMessage
 
@@ -51,8 +52,6 @@ class Context:
         return project
 
     def reply(self, message: ServerMessage) -> None:
-        from protocol import encode
-
         message.reply_to = self.message_id
         self.conn.send(encode(message))
 

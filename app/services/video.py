@@ -22,7 +22,6 @@ from app.media import LocalMediaStore
 from app.services.providers import ProviderPool
 from app.settings import Settings
 from protocol import Video, VideoStatusUpdate, codes
-from protocol.outbound import ServerMessage
 from providers import ImageInput, ProviderError, VideoJob
 from providers.http import with_retries
 
@@ -184,6 +183,3 @@ class VideoService:
 
     def announce(self, project: str, workspace_id: str, video: Video, *, exclude: str | None = None) -> None:
         self.publish(project, VideoStatusUpdate(workspace_id=workspace_id, video=video), exclude)
-
-    def status_message(self, workspace_id: str, video: Video) -> ServerMessage:
-        return VideoStatusUpdate(workspace_id=workspace_id, video=video)

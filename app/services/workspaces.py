@@ -28,7 +28,6 @@ from app.errors import AppError, not_found
 from app.realtime.writer import CoalescingWriter
 from app.services.ordering import plan_reorder, position_for_insert, renumber
 from protocol import (
-    ProtocolError,
     Workspace,
     WorkspaceCreated,
     WorkspaceDeleted,
@@ -400,7 +399,3 @@ class WorkspaceService:
                     self.on_reorder(len(changes))
         self.publish(project, WorkspaceReordered(order=order), origin)
         return order
-
-
-def invalid(exc: ProtocolError) -> AppError:
-    return AppError(exc.code, exc.message, details=exc.details)
