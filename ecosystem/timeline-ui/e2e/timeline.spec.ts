@@ -97,10 +97,15 @@ test('drag-reorder (mouse and keyboard) shows in both tabs', async ({ tabs: { a,
   await shot(b, 'after mouse drag, other tab');
 
   // Keyboard: focus the handle of the (now) first card, pick it up, move right once, drop.
-  await card(a, ids[2]).getByTestId('drag-handle').focus();
+  // Wait for dnd-kit's own signals between keys (picked up; moved over) instead of racing its sensor.
+  const keyHandle = card(a, ids[2]).getByTestId('drag-handle');
+  await keyHandle.focus();
   await a.keyboard.press('Space');
+  await expect(keyHandle).toHaveAttribute('aria-pressed', 'true');
   await a.keyboard.press('ArrowRight');
+  await expect(a.locator('[role="status"][aria-live="assertive"]').first()).toContainText(ids[0]);
   await a.keyboard.press('Space');
+  await expect(keyHandle).not.toHaveAttribute('aria-pressed', 'true');
   const keyed = [ids[0], ids[2], ids[1]];
   await expect.poll(() => cardIds(a)).toEqual(keyed);
   await expect.poll(() => cardIds(b)).toEqual(keyed);
