@@ -117,3 +117,22 @@ def json_or_error(response: httpx.Response, *, provider: str) -> dict:  # type: 
     if not isinstance(data, dict):
         raise ProviderBadResponse(f"{provider}: response is not a JSON object", provider=provider)
     return data
+
+
+async def send(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    provider: str,
+    error: Callable[[httpx.Response], ProviderError],
+    **kwargs: object,
+) -> httpx.Response:
+    """One request: transport failures become ``ProviderUnavailable``, non-2xx answers ``error(response)``."""
+    try:
+        response = await http.request(method, url, **kwargs)  # type: ignore[arg-type]
+    except httpx.HTTPError as exc:
+        raise transport_error(exc, provider=provider) from exc
+    if response.status_code >= 400:
+        raise error(response)
+    return response

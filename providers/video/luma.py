@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 
 from providers.base import ProviderConfig, ProviderTask, TaskStatus, VideoJob, VideoState
-from providers.errors import ProviderBadResponse, ProviderInvalidRequest, ProviderNotConfigured
-from providers.http import classify_http_error, json_or_error, transport_error
+from providers.errors import ProviderBadResponse, ProviderError, ProviderInvalidRequest, ProviderNotConfigured
+from providers.http import classify_http_error, json_or_error, send
 from providers.video._shot import compose_prompt, shot_directions
 
 PROMPT_LIMIT = 2000
@@ -53,6 +53,14 @@ def _parse_status(data: dict[str, Any]) -> TaskStatus:
     return TaskStatus(state, 100 if state == "completed" else None, video, reason, raw)
 
 
+def _error(response: httpx.Response) -> ProviderError:
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    return classify_http_error(response, f"luma: {detail or 'HTTP ' + str(response.status_code)}", provider="luma")
+
+
 class LumaProvider:
     name = "luma"
     default_base_url = "https://api.lumalabs.ai/dream-machine/v1"
@@ -68,19 +76,9 @@ class LumaProvider:
         if not self.config.api_key:
             raise ProviderNotConfigured("luma: LUMA_API_KEY is not set", provider=self.name)
         headers = {"Authorization": f"Bearer {self.config.api_key}"}
-        try:
-            response = await self.http.request(method, f"{self.base_url}{path}", headers=headers, **kwargs)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, provider=self.name) from exc
-        if response.status_code >= 400:
-            try:
-                detail = response.json().get("detail")
-            except (ValueError, AttributeError):
-                detail = None
-            raise classify_http_error(
-                response, f"luma: {detail or 'HTTP ' + str(response.status_code)}", provider=self.name
-            )
-        return response
+        return await send(
+            self.http, method, f"{self.base_url}{path}", provider=self.name, error=_error, headers=headers, **kwargs
+        )
 
     async def submit(self, job: VideoJob) -> ProviderTask:
         body = _build_request(job, self.model)

@@ -20,7 +20,7 @@ from providers.errors import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
-from providers.http import classify_http_error, json_or_error, transport_error
+from providers.http import classify_http_error, json_or_error, send
 from providers.video._shot import compose_prompt, shot_directions
 
 PROMPT_LIMIT = 2000
@@ -91,6 +91,16 @@ def _parse_status(data: dict[str, Any]) -> TaskStatus:
     return TaskStatus(state, None, None, "MiniMax reported the task failed" if state == "failed" else None, raw)
 
 
+def _http_error(response: httpx.Response) -> ProviderError:
+    try:
+        message = str((response.json().get("base_resp") or {}).get("status_msg") or "")
+    except (ValueError, AttributeError):
+        message = ""
+    return classify_http_error(
+        response, f"minimax: {message or 'HTTP ' + str(response.status_code)}", provider="minimax"
+    )
+
+
 class MinimaxProvider:
     name = "minimax"
     default_base_url = "https://api.minimax.io"
@@ -106,18 +116,15 @@ class MinimaxProvider:
         if not self.config.api_key:
             raise ProviderNotConfigured("minimax: MINIMAX_API_KEY is not set", provider=self.name)
         headers = {"Authorization": f"Bearer {self.config.api_key}"}
-        try:
-            response = await self.http.request(method, f"{self.base_url}{path}", headers=headers, **kwargs)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, provider=self.name) from exc
-        if response.status_code >= 400:
-            try:
-                message = str((response.json().get("base_resp") or {}).get("status_msg") or "")
-            except (ValueError, AttributeError):
-                message = ""
-            raise classify_http_error(
-                response, f"minimax: {message or 'HTTP ' + str(response.status_code)}", provider=self.name
-            )
+        response = await send(
+            self.http,
+            method,
+            f"{self.base_url}{path}",
+            provider=self.name,
+            error=_http_error,
+            headers=headers,
+            **kwargs,
+        )
         return _check(json_or_error(response, provider=self.name))
 
     async def submit(self, job: VideoJob) -> ProviderTask:

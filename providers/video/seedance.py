@@ -13,7 +13,7 @@ import httpx
 
 from providers.base import ProviderConfig, ProviderTask, TaskStatus, VideoJob, VideoState
 from providers.errors import ProviderBadResponse, ProviderError, ProviderNotConfigured, ProviderQuotaExceeded
-from providers.http import classify_http_error, json_or_error, transport_error
+from providers.http import classify_http_error, json_or_error, send
 from providers.video._shot import compose_prompt, shot_directions
 
 PROMPT_LIMIT = 2000
@@ -94,14 +94,15 @@ class SeedanceProvider:
         return {"Authorization": f"Bearer {self.config.api_key}"}
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = self._headers()
-        try:
-            response = await self.http.request(method, f"{self.base_url}{path}", headers=headers, **kwargs)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, provider=self.name) from exc
-        if response.status_code >= 400:
-            raise _error(response)
-        return response
+        return await send(
+            self.http,
+            method,
+            f"{self.base_url}{path}",
+            provider=self.name,
+            error=_error,
+            headers=self._headers(),
+            **kwargs,
+        )
 
     async def submit(self, job: VideoJob) -> ProviderTask:
         response = await self._send("POST", "/contents/generations/tasks", json=_build_request(job, self.model))
