@@ -19,7 +19,7 @@ from typing import Any
 
 from bson import ObjectId
 from loguru import logger
-from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -299,19 +299,20 @@ class WorkspaceService:
                 return results
             now = utcnow()
             started = time.perf_counter()
-            stored = await self.collection.find_one_and_update(
+            # Guarded by the version the merge was computed from, so when it matches the new version is known
+            # (old + 1): update_one suffices, no document comes back.
+            written = await self.collection.update_one(
                 {"_id": ObjectId(workspace_id), "project": project, "version": cached.version},
                 _mongo_update(merged, now),
-                projection={"version": 1},
-                return_document=ReturnDocument.AFTER,
             )
-            if stored is None:
+            if written.matched_count == 0:
                 reload = True  # someone else wrote (or it was deleted): reload and try again
                 continue
             if self.on_write is not None:
                 self.on_write(time.perf_counter() - started, len(accepted))
-            self._forms[key] = _Cached(stored["version"], form)
-            result = WriteResult(stored["version"], iso(now) or "")
+            version = cached.version + 1
+            self._forms[key] = _Cached(version, form)
+            result = WriteResult(version, iso(now) or "")
             for index in accepted:
                 results[index] = result
             self.coalesced_updates += len(accepted) - 1
