@@ -1,10 +1,18 @@
-"""Luma Dream Machine (legacy API, PROVIDERS.md 7a). Keyframes are URLs only: without ``PUBLIC_BASE_URL`` the
-picture cannot be sent, which is refused before anything goes out. No progress; ``DELETE`` removes a generation,
-which is what cancelling means here."""
+"""Luma Dream Machine, the legacy API (PROVIDERS.md section 7a).
+
+``POST /generations/video`` → ``GET /generations/{id}``. Keyframes are URLs only (there is no inline-image field),
+so without ``PUBLIC_BASE_URL`` the picture cannot be sent and the job is refused before anything goes out.
+``aspect_ratio``, ``duration`` (``"5s"``/``"9s"``), ``resolution`` and ``loop`` are body fields; camera move, shot
+size, lighting and things to avoid are prompt text; there is no seed. No progress number. ``DELETE
+/generations/{id}`` only *removes* a generation (no cancel semantics are documented), so ``cancel`` sends nothing.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -13,8 +21,22 @@ from providers.errors import ProviderBadResponse, ProviderError, ProviderInvalid
 from providers.http import classify_http_error, json_or_error, send
 from providers.video._shot import compose_prompt, shot_directions
 
+log = logging.getLogger(__name__)
+
+NAME = "luma"
 PROMPT_LIMIT = 2000
-RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "21:9", "9:21")
+RATIOS: dict[str, float] = {
+    "1:1": 1.0,
+    "16:9": 16 / 9,
+    "9:16": 9 / 16,
+    "4:3": 4 / 3,
+    "3:4": 3 / 4,
+    "21:9": 21 / 9,
+    "9:21": 9 / 21,
+}
+DEFAULT_RATIO = "16:9"
+RESOLUTION = "720p"
+
 STATES: dict[str, VideoState] = {
     "queued": "queued",
     "dreaming": "generating",
@@ -23,76 +45,138 @@ STATES: dict[str, VideoState] = {
 }
 
 
-def _build_request(job: VideoJob, model: str) -> dict[str, Any]:
+# --- pure mapping -------------------------------------------------------------------------------------------------
+
+
+def _aspect_ratio(value: str) -> str:
+    """Luma's own ratio strings pass through; others get the nearest one, junk the default."""
+    if value in RATIOS:
+        return value
+    width, sep, height = value.partition(":")
+    try:
+        target = float(width) / float(height)
+    except (ValueError, ZeroDivisionError):
+        return DEFAULT_RATIO
+    if not sep or target <= 0 or not math.isfinite(target):
+        return DEFAULT_RATIO
+    return min(RATIOS, key=lambda name: abs(math.log(RATIOS[name] / target)))
+
+
+def _build_request(job: VideoJob, config: ProviderConfig) -> dict[str, Any]:
+    """The ``POST /generations/video`` body; refuses a picture that has no public URL."""
     if not job.image.public_url:
         raise ProviderInvalidRequest(
-            "luma: the picture must be reachable by URL: set PUBLIC_BASE_URL (Luma takes no inline images)",
-            provider="luma",
+            "luma: Luma only fetches pictures by URL and this one has none; set PUBLIC_BASE_URL to an address of "
+            "this server that Luma can reach",
+            provider=NAME,
         )
+    model = job.model or config.model or LumaProvider.default_model
     directions = shot_directions(job)
-    if job.negative_prompt:
-        directions = f"{directions} Avoid: {job.negative_prompt}.".strip()
-    return {
-        "model": model,
-        "prompt": compose_prompt(job.prompt, directions, PROMPT_LIMIT),
-        "aspect_ratio": job.aspect_ratio if job.aspect_ratio in RATIOS else "16:9",
-        "keyframes": {"frame0": {"type": "image", "url": job.image.public_url}},
-        "duration": "9s" if job.duration_s >= 7 else "5s",
-        "resolution": "720p",
-        "loop": False,
-    }
+    if job.negative_prompt and job.negative_prompt.strip():
+        directions = f"{directions} Avoid: {job.negative_prompt.strip()}.".strip()
+    body: dict[str, Any] = {"model": model}
+    prompt = compose_prompt(job.prompt, directions, PROMPT_LIMIT)
+    if prompt:
+        body["prompt"] = prompt
+    body["aspect_ratio"] = _aspect_ratio(job.aspect_ratio)
+    body["keyframes"] = {"frame0": {"type": "image", "url": job.image.public_url}}
+    if not model.startswith("ray-1"):  # duration and resolution came with Ray 2
+        body["duration"] = "9s" if job.duration_s >= 7 else "5s"
+        body["resolution"] = RESOLUTION
+    body["loop"] = False
+    return body
 
 
 def _parse_status(data: dict[str, Any]) -> TaskStatus:
-    raw = str(data.get("state") or "")
-    state = STATES.get(raw, "generating")
-    video = (data.get("assets") or {}).get("video") if state == "completed" else None
-    if state == "completed" and not video:
-        raise ProviderBadResponse("luma: completed without assets.video", provider="luma")
-    reason = (data.get("failure_reason") or "the generation failed") if state == "failed" else None
-    return TaskStatus(state, 100 if state == "completed" else None, video, reason, raw)
+    """A generation object → our status. Unknown states count as generating."""
+    raw = data.get("state")
+    if not isinstance(raw, str) or not raw:
+        raise ProviderBadResponse("luma: generation has no state", provider=NAME)
+    state = STATES.get(raw)
+    if state is None:
+        log.debug("luma: unknown generation state %r, treating it as generating", raw)
+        return TaskStatus(status="generating", raw_status=raw)
+    if state == "completed":
+        assets = data.get("assets")
+        video = assets.get("video") if isinstance(assets, dict) else None
+        if not isinstance(video, str) or not video:
+            raise ProviderBadResponse("luma: generation completed without assets.video", provider=NAME)
+        return TaskStatus(status=state, video_url=video, raw_status=raw)
+    if state == "failed":
+        reason = data.get("failure_reason")
+        if not isinstance(reason, str) or not reason.strip():
+            reason = "Luma reported the generation failed"
+        return TaskStatus(status=state, error=reason.strip(), raw_status=raw)
+    return TaskStatus(status=state, raw_status=raw)
 
 
-def _error(response: httpx.Response) -> ProviderError:
+def _error_reason(response: httpx.Response) -> str:
+    """Luma's ``{"detail": ...}`` (a string, or a list of validation items), else the HTTP reason phrase."""
     try:
-        detail = response.json().get("detail")
-    except (ValueError, AttributeError):
-        detail = None
-    return classify_http_error(response, f"luma: {detail or 'HTTP ' + str(response.status_code)}", provider="luma")
+        body = response.json()
+    except ValueError:
+        body = None
+    detail: Any = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, list):
+        parts = [item.get("msg") if isinstance(item, dict) else item for item in detail]
+        detail = "; ".join(part for part in parts if isinstance(part, str))
+    if isinstance(detail, str) and detail.strip():
+        return detail.strip()[:500]
+    return response.reason_phrase or "error"
+
+
+def _http_error(response: httpx.Response, secret: str) -> ProviderError:
+    message = f"luma: {_error_reason(response)} (HTTP {response.status_code})".replace(secret, "***")
+    return classify_http_error(response, message, provider=NAME)
+
+
+# --- the adapter --------------------------------------------------------------------------------------------------
 
 
 class LumaProvider:
-    name = "luma"
+    name = NAME
     default_base_url = "https://api.lumalabs.ai/dream-machine/v1"
     default_model = "ray-2"
 
     def __init__(self, config: ProviderConfig, http: httpx.AsyncClient) -> None:
-        self.config = config
-        self.http = http
-        self.base_url = (config.base_url or self.default_base_url).rstrip("/")
-        self.model = config.model or self.default_model
+        self._config = config
+        self._http = http
+        self._base = (config.base_url or self.default_base_url).rstrip("/")
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        if not self.config.api_key:
-            raise ProviderNotConfigured("luma: LUMA_API_KEY is not set", provider=self.name)
-        headers = {"Authorization": f"Bearer {self.config.api_key}"}
+    def _key(self) -> str:
+        if not self._config.api_key:
+            raise ProviderNotConfigured("luma: no API key configured (LUMA_API_KEY)", provider=NAME)
+        return self._config.api_key
+
+    async def _send(self, method: str, path: str, *, json: dict[str, Any] | None = None) -> httpx.Response:
+        key = self._key()
         return await send(
-            self.http, method, f"{self.base_url}{path}", provider=self.name, error=_error, headers=headers, **kwargs
+            self._http,
+            method,
+            f"{self._base}{path}",
+            provider=NAME,
+            error=lambda response: _http_error(response, key),
+            headers={"Authorization": f"Bearer {key}"},
+            json=json,
         )
 
     async def submit(self, job: VideoJob) -> ProviderTask:
-        body = _build_request(job, self.model)
-        data = json_or_error(await self._send("POST", "/generations/video", json=body), provider=self.name)
-        if not data.get("id"):
-            raise ProviderBadResponse("luma: no generation id in the answer", provider=self.name)
-        return ProviderTask(str(data["id"]), STATES.get(str(data.get("state")), "queued"))
+        self._key()  # a missing key is the first thing to fix, before the picture's URL
+        data = json_or_error(
+            await self._send("POST", "/generations/video", json=_build_request(job, self._config)), provider=NAME
+        )
+        generation_id = data.get("id")
+        if not isinstance(generation_id, str) or not generation_id:
+            raise ProviderBadResponse("luma: create response has no generation id", provider=NAME)
+        return ProviderTask(task_id=generation_id, status="generating" if data.get("state") == "dreaming" else "queued")
 
     async def status(self, task_id: str) -> TaskStatus:
-        return _parse_status(json_or_error(await self._send("GET", f"/generations/{task_id}"), provider=self.name))
+        response = await self._send("GET", f"/generations/{quote(task_id, safe='')}")
+        return _parse_status(json_or_error(response, provider=NAME))
 
     async def cancel(self, task_id: str) -> bool:
-        await self._send("DELETE", f"/generations/{task_id}")
-        return True
+        """Luma has no cancel API (``DELETE`` only removes the record): nothing is sent."""
+        return False
 
     async def aclose(self) -> None:
-        return None
+        """The shared client belongs to the app."""

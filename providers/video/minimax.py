@@ -1,10 +1,18 @@
-"""MiniMax Hailuo video (PROVIDERS.md 7b): create -> query -> files/retrieve for the download URL.
+"""MiniMax Hailuo video (PROVIDERS.md section 7b): three calls to get a video URL.
 
-Errors usually arrive under HTTP 200 with ``base_resp.status_code != 0``. Camera moves use MiniMax's bracket
-commands in the prompt (``[Push in]``). ``resolution`` is spelled with a capital P. No progress, no cancel."""
+``POST /v1/video_generation`` → ``GET /v1/query/video_generation?task_id=`` → on ``Success``,
+``GET /v1/files/retrieve?file_id=`` for ``file.download_url``. Errors usually arrive under HTTP 200 with
+``base_resp.status_code != 0``; every answer is checked for that.
+
+Camera moves are MiniMax's bracket commands at the head of the prompt (``[Push in] ...``); shot size, lighting
+and things to avoid are prompt text. Hailuo models take ``duration`` 6 or 10 and ``resolution`` with a capital P
+(1080P only at 6 s, 10 s only at 768P); the older I2V-01 models get neither and use their defaults. There is no
+aspect ratio (the picture decides), no seed, no progress and no cancel API.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
@@ -20,11 +28,15 @@ from providers.errors import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
-from providers.http import classify_http_error, json_or_error, send
+from providers.http import classify_http_error, json_or_error, parse_retry_after, send
 from providers.video._shot import compose_prompt, shot_directions
 
+log = logging.getLogger(__name__)
+
+NAME = "minimax"
 PROMPT_LIMIT = 2000
-BRACKETS = {
+
+BRACKETS: dict[str, str] = {
     "static": "[Static shot]",
     "push_in": "[Push in]",
     "pull_out": "[Pull out]",
@@ -32,12 +44,13 @@ BRACKETS = {
     "pan_right": "[Pan right]",
     "tilt_up": "[Tilt up]",
     "tilt_down": "[Tilt down]",
-    "orbit_left": "[Truck left,Pan right]",
+    "orbit_left": "[Truck left,Pan right]",  # combined moves share one bracket
     "orbit_right": "[Truck right,Pan left]",
     "crane_up": "[Pedestal up]",
     "crane_down": "[Pedestal down]",
     "handheld": "[Shake]",
 }
+
 STATES: dict[str, VideoState] = {
     "Preparing": "queued",
     "Queueing": "queued",
@@ -46,110 +59,187 @@ STATES: dict[str, VideoState] = {
     "Fail": "failed",
 }
 
+# base_resp.status_code → our error. PROVIDERS.md lists 1000/1001/1002/1004/1008/1026/2013; 1013 (internal),
+# 1027 (output flagged), 1039 (token rate limit) and 2049 (invalid key) are MiniMax's error-code page from memory.
+TRANSIENT_CODES = frozenset({1000, 1001, 1013})
+RATE_LIMIT_CODES = frozenset({1002, 1039})
+AUTH_CODES = frozenset({1004, 2049})
+QUOTA_CODES = frozenset({1008})
+# Anything else (1026/1027 sensitive content, 2013 invalid parameters, ...) is a refused request.
 
-def _build_request(job: VideoJob, model: str) -> dict[str, Any]:
+
+# --- pure mapping -------------------------------------------------------------------------------------------------
+
+
+def _build_request(job: VideoJob, config: ProviderConfig) -> dict[str, Any]:
+    """The ``POST /v1/video_generation`` body."""
+    model = job.model or config.model or MinimaxProvider.default_model
     bracket = BRACKETS.get(job.camera_movement or "")
     directions = shot_directions(job, include_camera=bracket is None)
-    if job.negative_prompt:
-        directions = f"{directions} Avoid: {job.negative_prompt}.".strip()
+    if job.negative_prompt and job.negative_prompt.strip():
+        directions = f"{directions} Avoid: {job.negative_prompt.strip()}.".strip()
     prompt = compose_prompt(job.prompt, directions, PROMPT_LIMIT - (len(bracket) + 1 if bracket else 0))
-    duration = 10 if job.duration_s >= 8 else 6
-    return {
-        "model": model,
-        "prompt": f"{bracket} {prompt}" if bracket else prompt,
-        "first_frame_image": job.image.public_url or job.image.data_uri(),
-        "duration": duration,
-        "resolution": "768P" if duration == 10 else "1080P",
-        "prompt_optimizer": True,
-    }
+    if bracket:
+        prompt = f"{bracket} {prompt}".strip()
+    body: dict[str, Any] = {"model": model}
+    if prompt:
+        body["prompt"] = prompt
+    body["first_frame_image"] = job.image.public_url or job.image.data_uri()
+    if "hailuo" in model.lower():
+        duration = 10 if job.duration_s >= 8 else 6
+        body["duration"] = duration
+        body["resolution"] = "768P" if duration == 10 else "1080P"
+    body["prompt_optimizer"] = True
+    return body
 
 
-def _check(data: dict[str, Any]) -> dict[str, Any]:
-    """Raise for ``base_resp.status_code != 0`` (MiniMax's errors under HTTP 200)."""
-    base = data.get("base_resp") or {}
-    code = base.get("status_code", 0)
-    if code in (0, None):
-        return data
-    message = f"minimax: {base.get('status_msg') or 'error'} (code {code})"
-    error: ProviderError
-    if code == 1002:
-        error = ProviderRateLimited(message, provider="minimax", status_code=200)
-    elif code == 1004:
-        error = ProviderAuthError(message, provider="minimax")
-    elif code == 1008:
-        error = ProviderQuotaExceeded(message, provider="minimax")
-    elif code in (1000, 1001):
-        error = ProviderUnavailable(message, provider="minimax")
-    else:  # 1026 sensitive content, 2013 invalid parameters, ...
-        error = ProviderInvalidRequest(message, provider="minimax")
-    raise error
-
-
-def _parse_status(data: dict[str, Any]) -> TaskStatus:
-    raw = str(data.get("status") or "")
-    state = STATES.get(raw, "generating")
-    return TaskStatus(state, None, None, "MiniMax reported the task failed" if state == "failed" else None, raw)
-
-
-def _http_error(response: httpx.Response) -> ProviderError:
+def _base_resp(data: dict[str, Any]) -> tuple[int, str]:
+    """``(status_code, status_msg)`` of the ``base_resp`` envelope; ``(0, "")`` when absent."""
+    base = data.get("base_resp")
+    if not isinstance(base, dict):
+        return 0, ""
     try:
-        message = str((response.json().get("base_resp") or {}).get("status_msg") or "")
-    except (ValueError, AttributeError):
-        message = ""
-    return classify_http_error(
-        response, f"minimax: {message or 'HTTP ' + str(response.status_code)}", provider="minimax"
+        code = int(base.get("status_code") or 0)
+    except (TypeError, ValueError):
+        code = -1
+    message = base.get("status_msg")
+    return code, message.strip() if isinstance(message, str) else ""
+
+
+def _code_error(code: int, message: str, *, status_code: int, retry_after: float | None) -> ProviderError:
+    text = f"minimax: {message[:500] or 'error'} (code {code})"
+    if code in RATE_LIMIT_CODES:
+        return ProviderRateLimited(text, provider=NAME, status_code=status_code, retry_after=retry_after)
+    if code in AUTH_CODES:
+        return ProviderAuthError(text, provider=NAME, status_code=status_code)
+    if code in QUOTA_CODES:
+        return ProviderQuotaExceeded(text, provider=NAME, status_code=status_code)
+    if code in TRANSIENT_CODES:
+        return ProviderUnavailable(text, provider=NAME, status_code=status_code)
+    return ProviderInvalidRequest(text, provider=NAME, status_code=status_code)
+
+
+def _body_error(data: dict[str, Any], response: httpx.Response, secret: str) -> ProviderError | None:
+    """The error a 2xx body carries in ``base_resp``, if any. A ``Fail`` task's query is not a failed call: its
+    ``base_resp`` is the task's reason, which ``_parse_status`` reports."""
+    code, message = _base_resp(data)
+    if code == 0 or data.get("status") == "Fail":
+        return None
+    return _code_error(
+        code,
+        message.replace(secret, "***"),
+        status_code=response.status_code,
+        retry_after=parse_retry_after(response.headers),
     )
 
 
+def _http_error(response: httpx.Response, secret: str) -> ProviderError:
+    """A non-2xx answer: MiniMax's ``base_resp`` code when the body has one, else the HTTP status."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    code, message = _base_resp(body) if isinstance(body, dict) else (0, "")
+    message = message.replace(secret, "***")
+    if code:
+        retry_after = parse_retry_after(response.headers)
+        return _code_error(code, message, status_code=response.status_code, retry_after=retry_after)
+    reason = message or response.reason_phrase or "error"
+    return classify_http_error(response, f"minimax: {reason[:500]} (HTTP {response.status_code})", provider=NAME)
+
+
+def _parse_status(data: dict[str, Any]) -> TaskStatus:
+    """A query body → our status (without the URL, which needs the files call). Unknown values: generating."""
+    raw = data.get("status")
+    if not isinstance(raw, str) or not raw:
+        raise ProviderBadResponse("minimax: query answer has no status", provider=NAME)
+    state = STATES.get(raw)
+    if state is None:
+        log.debug("minimax: unknown task status %r, treating it as generating", raw)
+        return TaskStatus(status="generating", raw_status=raw)
+    if state == "failed":
+        code, message = _base_resp(data)
+        reason = f"{message} (code {code})" if code and message else "MiniMax reported the task failed"
+        return TaskStatus(status=state, error=reason, raw_status=raw)
+    return TaskStatus(status=state, raw_status=raw)
+
+
+def _file_id(data: dict[str, Any]) -> str:
+    """The ``file_id`` of a ``Success`` query (it may be a JSON number)."""
+    file_id = data.get("file_id")
+    if isinstance(file_id, bool) or not isinstance(file_id, str | int) or file_id in ("", 0):
+        raise ProviderBadResponse("minimax: task succeeded without a file_id", provider=NAME)
+    return str(file_id)
+
+
+def _parse_file(data: dict[str, Any]) -> str:
+    """``file.download_url`` of a ``files/retrieve`` body."""
+    file = data.get("file")
+    url = file.get("download_url") if isinstance(file, dict) else None
+    if not isinstance(url, str) or not url:
+        raise ProviderBadResponse("minimax: files/retrieve gave no download_url", provider=NAME)
+    return url
+
+
+# --- the adapter --------------------------------------------------------------------------------------------------
+
+
 class MinimaxProvider:
-    name = "minimax"
+    name = NAME
     default_base_url = "https://api.minimax.io"
     default_model = "MiniMax-Hailuo-02"
 
     def __init__(self, config: ProviderConfig, http: httpx.AsyncClient) -> None:
-        self.config = config
-        self.http = http
-        self.base_url = (config.base_url or self.default_base_url).rstrip("/")
-        self.model = config.model or self.default_model
+        self._config = config
+        self._http = http
+        self._base = (config.base_url or self.default_base_url).rstrip("/")
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        if not self.config.api_key:
-            raise ProviderNotConfigured("minimax: MINIMAX_API_KEY is not set", provider=self.name)
-        headers = {"Authorization": f"Bearer {self.config.api_key}"}
+    def _key(self) -> str:
+        if not self._config.api_key:
+            raise ProviderNotConfigured("minimax: no API key configured (MINIMAX_API_KEY)", provider=NAME)
+        return self._config.api_key
+
+    async def _call(
+        self, method: str, path: str, *, json: dict[str, Any] | None = None, params: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """One request, with HTTP errors and HTTP-200 ``base_resp`` errors both raised."""
+        key = self._key()
         response = await send(
-            self.http,
+            self._http,
             method,
-            f"{self.base_url}{path}",
-            provider=self.name,
-            error=_http_error,
-            headers=headers,
-            **kwargs,
+            f"{self._base}{path}",
+            provider=NAME,
+            error=lambda r: _http_error(r, key),
+            headers={"Authorization": f"Bearer {key}"},
+            json=json,
+            params=params,
         )
-        return _check(json_or_error(response, provider=self.name))
+        data = json_or_error(response, provider=NAME)
+        error = _body_error(data, response, key)
+        if error is not None:
+            raise error
+        return data
 
     async def submit(self, job: VideoJob) -> ProviderTask:
-        data = await self._call("POST", "/v1/video_generation", json=_build_request(job, self.model))
+        self._key()  # refuse before building a data URI we cannot send
+        data = await self._call("POST", "/v1/video_generation", json=_build_request(job, self._config))
         task_id = data.get("task_id")
-        if not task_id:
-            raise ProviderBadResponse("minimax: no task_id in the answer", provider=self.name)
-        return ProviderTask(str(task_id), "queued")
+        if isinstance(task_id, bool) or not isinstance(task_id, str | int) or task_id in ("", 0):
+            raise ProviderBadResponse("minimax: create response has no task_id", provider=NAME)
+        return ProviderTask(task_id=str(task_id), status="queued")
 
     async def status(self, task_id: str) -> TaskStatus:
+        """Query the task; on ``Success`` also ask files/retrieve for the download URL."""
         data = await self._call("GET", "/v1/query/video_generation", params={"task_id": task_id})
         status = _parse_status(data)
         if status.status != "completed":
             return status
-        file_id = data.get("file_id")
-        if not file_id:
-            raise ProviderBadResponse("minimax: Success without file_id", provider=self.name)
-        found = await self._call("GET", "/v1/files/retrieve", params={"file_id": str(file_id)})
-        url = (found.get("file") or {}).get("download_url")
-        if not url:
-            raise ProviderBadResponse("minimax: files/retrieve gave no download_url", provider=self.name)
-        return TaskStatus("completed", 100, url, raw_status=status.raw_status)
+        found = await self._call("GET", "/v1/files/retrieve", params={"file_id": _file_id(data)})
+        return TaskStatus(status="completed", video_url=_parse_file(found), raw_status=status.raw_status)
 
     async def cancel(self, task_id: str) -> bool:
-        return False  # MiniMax has no cancel API
+        """MiniMax has no cancel API: nothing is sent."""
+        return False
 
     async def aclose(self) -> None:
-        return None
+        """The shared client belongs to the app."""
