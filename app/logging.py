@@ -4,11 +4,24 @@ rotated; the standard library's loggers (uvicorn, pymongo) flow through it."""
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from loguru import logger
+
+_SECRET_QUERY = re.compile(r"((?:^|[?&\s])(?:token|api_key|key)=)[^&\s\"']+", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """Hide ``token=...`` (and key-like) query values: uvicorn logs WebSocket paths with their query string."""
+    return _SECRET_QUERY.sub(r"\1***", text)
+
+
+def _redact_record(record: Any) -> None:
+    record["message"] = redact(record["message"])
 
 
 class InterceptHandler(logging.Handler):
@@ -27,6 +40,7 @@ class InterceptHandler(logging.Handler):
 
 def setup_logging(level: str, logs_dir: Path | None, *, console: bool = True) -> None:
     logger.remove()
+    logger.configure(patcher=_redact_record)  # every sink sees redacted messages
     if console:
         logger.add(
             sys.stderr,

@@ -208,3 +208,25 @@ async def test_origin_allowlist_and_cors(start_server) -> None:
         )
     assert allowed.headers.get("access-control-allow-origin") == "http://ok.example"
     assert "access-control-allow-origin" not in denied.headers
+
+
+async def test_token_in_the_websocket_url_is_not_logged(start_server) -> None:
+    """At INFO (uvicorn logs the WebSocket path with its query), ?token= never reaches a log line."""
+    import logging
+
+    from app.logging import setup_logging
+
+    lines: list[str] = []
+    setup_logging("INFO", None, console=False)
+    sink = logger.add(lambda m: lines.append(str(m)), level="DEBUG")
+    try:
+        server = await start_server(auth_token="leak-check-token")
+        ok = await server.connect("p", token="leak-check-token")
+        assert (await ok.request({"type": "ping"}))["type"] == "pong"
+        await ok.close()
+    finally:
+        logger.remove(sink)
+        setup_logging("WARNING", None)
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    assert any("/ws" in line for line in lines), lines[-5:]  # the path was logged...
+    assert not [line for line in lines if "leak-check-token" in line]  # ...without the token
