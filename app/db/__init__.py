@@ -28,14 +28,15 @@ __all__ = [
 async def connect(uri: str, db_name: str, *, timeout_ms: int = 3000) -> AsyncMongoClient[dict[str, Any]]:
     """Connect, then let Beanie create collections and indexes. Bounded timeouts so an unreachable
     database answers ``unavailable`` quickly instead of hanging a request."""
+    options: dict[str, Any] = {} if "appname=" in uri.lower() else {"appname": "workspace-server"}
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         uri,
+        **options,
         tz_aware=True,
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
         socketTimeoutMS=max(timeout_ms * 4, 10000),
         retryWrites=True,
-        appname="workspace-server",
     )
     await init_beanie(database=client[db_name], document_models=DOCUMENT_MODELS)
     return client

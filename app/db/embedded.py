@@ -18,6 +18,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from loguru import logger
@@ -62,8 +63,11 @@ def _is_our_database(pid: int, db_dir: Path) -> bool:
 
 
 class EmbeddedDatabase:
-    def __init__(self, db_dir: Path, *, port: int | None = None, log_file: Path | None = None) -> None:
+    def __init__(
+        self, db_dir: Path, *, port: int | None = None, log_file: Path | None = None, extra_args: Sequence[str] = ()
+    ) -> None:
         self.db_dir = db_dir.resolve()
+        self.extra_args = list(extra_args)  # more secantus flags (tests: --enable-test-commands)
         self.port = port
         self.log_file = log_file
         self.process: asyncio.subprocess.Process | None = None
@@ -96,6 +100,7 @@ class EmbeddedDatabase:
             "--sync-on-commit",
             "--log-level",
             "WARNING",
+            *self.extra_args,
         ]
         log = open(self.log_file, "ab") if self.log_file else asyncio.subprocess.DEVNULL  # noqa: SIM115, ASYNC230
         try:
