@@ -30,6 +30,7 @@ from app.metrics import Metrics
 from app.middleware import AccessLogMiddleware, GuardMiddleware
 from app.poller import Poller
 from app.realtime.endpoint import websocket_endpoint
+from app.realtime.fanout import ChangeStreamFanout, LocalFanout
 from app.realtime.hub import Hub
 from app.runtime import Runtime
 from app.services.ai import AiService
@@ -94,7 +95,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         providers = ProviderPool(settings, _environment(), metrics=metrics_)
         media = LocalMediaStore(settings.uploads_dir, settings.media_dir)
         collection = WorkspaceDoc.get_pymongo_collection()
-        video = VideoService(collection, hub.publish, providers, media, settings, metrics=metrics_)
+        fanout: LocalFanout | ChangeStreamFanout = LocalFanout(hub)
+        fanout_task: asyncio.Task[None] | None = None
+        if settings.fanout == "changestream":
+            fanout = ChangeStreamFanout(hub, collection)
+            await fanout.start()  # before the first connection: no change after start-up is missed
+            fanout_task = asyncio.create_task(fanout.run(), name="fanout")
+            stream = fanout
+            metrics_.fanout_up.set_function(lambda: float(stream.up))
+            metrics_.fanout_resumes.set_function(lambda: float(stream.resumes))
+            metrics_.fanout_delivered.set_function(lambda: float(stream.delivered))
+        video = VideoService(collection, fanout, providers, media, settings, metrics=metrics_)
         background: set[asyncio.Task[None]] = set()
 
         async def on_deleted(raw: dict[str, Any]) -> None:  # cancel at the provider without holding the reply
@@ -104,7 +115,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
         workspaces = WorkspaceService(
             collection,
-            hub.publish,
+            fanout,
             uploads_dir=settings.uploads_dir,
             debounce_s=settings.sync_debounce_ms / 1000,
             max_wait_s=settings.sync_max_wait_ms / 1000,
@@ -129,8 +140,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             media=media,
             providers=providers,
             video=video,
-            ai=AiService(collection, hub.publish, providers),
+            ai=AiService(collection, fanout, providers),
             poller=poller,
+            fanout=fanout,
         )
         app.state.runtime = runtime
         poller_task = asyncio.create_task(poller.run(), name="poller")
@@ -144,6 +156,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await asyncio.wait_for(poller_task, 30)
             except TimeoutError:
                 logger.error("the poller did not stop within 30 s")
+            if fanout_task is not None and isinstance(fanout, ChangeStreamFanout):
+                fanout.stop()
+                try:
+                    await asyncio.wait_for(fanout_task, 5)
+                except TimeoutError:
+                    logger.error("the change stream did not stop within 5 s")
             await poller.aclose()
             await providers.aclose()
             await client.close()

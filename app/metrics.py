@@ -39,5 +39,14 @@ class Metrics:
             "provider_errors_total", "Provider request errors", ["provider", "kind"], registry=r
         )
 
+        # FANOUT=changestream (read from the fanout when scraped)
+        self.fanout_up = Gauge("fanout_stream_up", "1 while the change stream is being followed", registry=r)
+        self.fanout_resumes = Gauge(
+            "fanout_stream_resumes", "Times the change stream was reopened from its resume token", registry=r
+        )
+        self.fanout_delivered = Gauge(
+            "fanout_events_delivered", "Events the change stream handed to this process's connections", registry=r
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -227,15 +227,16 @@ class Poller:
 
     async def _store(self, raw: dict[str, Any], update: dict[str, Any]) -> None:
         now = utcnow()
-        stored = await self.workspaces.find_one_and_update(
+        # The announced state is computed before the write so the write can carry it (FANOUT=changestream); the
+        # filter makes it exact: same task, still active, and this poller is the only one writing its progress.
+        after = {**raw["video"], **{k.removeprefix("video."): v for k, v in update.items()}, "updated_at": now}
+        carried, events = self.video.status_events(raw["project"], str(raw["_id"]), video_to_wire(after))
+        written = await self.workspaces.update_one(
             {"_id": raw["_id"], "video.task_id": raw["video"].get("task_id"), "video.status": {"$in": list(ACTIVE)}},
-            {"$set": {**update, "video.updated_at": now, "updated_at": now}, "$inc": {"version": 1}},
-            projection={"project": 1, "video": 1},
-            return_document=ReturnDocument.AFTER,
+            {"$set": {**update, "video.updated_at": now, "updated_at": now, **carried}, "$inc": {"version": 1}},
         )
-        if stored is None:  # cancelled, regenerated or deleted meanwhile: nothing to announce
-            return
-        self.video.announce(stored["project"], str(stored["_id"]), video_to_wire(stored["video"]))
+        if written.matched_count:  # else cancelled, regenerated or deleted meanwhile: nothing to announce
+            self.video.fanout.written(raw["project"], events)
 
     async def _download(self, raw: dict[str, Any], source: str | None) -> str:
         """Copy the finished video into media storage; returns our URL (``/media/<name>``)."""

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from app.media import LocalMediaStore
     from app.metrics import Metrics
     from app.poller import Poller
+    from app.realtime.fanout import ChangeStreamFanout, LocalFanout
     from app.realtime.hub import Hub
     from app.services.ai import AiService
     from app.services.providers import ProviderPool
@@ -34,6 +35,7 @@ class Runtime:
     video: VideoService
     ai: AiService
     poller: Poller
+    fanout: LocalFanout | ChangeStreamFanout
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)  # in-flight message handlers
     shutting_down: bool = False
 

@@ -6,7 +6,7 @@ Settings are built by the app factory or the CLI, never at import time.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     ws_compression: bool = False  # WS_COMPRESSION: permessage-deflate (costs ~40 KiB per idle connection)
     ui_dir: Path | None = None  # built timeline UI; default ecosystem/timeline-ui/dist when it exists
     db_timeout_ms: int = Field(3000, gt=0)  # how long a write waits for an unreachable database
+    # FANOUT: "local" (events reach this process's connections) or "changestream" (every process watches the
+    # workspaces collection and forwards changes to its own connections: several processes, one timeline)
+    fanout: Literal["local", "changestream"] = "local"
 
     @field_validator("mongodb_uri", "auth_token", "public_base_url", "allowed_origins", mode="before")
     @classmethod

@@ -52,10 +52,14 @@ class Hub:
 
     def publish(self, project: str, message: ServerMessage, exclude: str | None = None) -> None:
         """Send ``message`` to every connection of ``project`` except the one with id ``exclude``."""
+        if project in self._by_project:
+            self.publish_text(project, encode(message), exclude)
+
+    def publish_text(self, project: str, text: str, exclude: str | None = None) -> None:
+        """Send an already-encoded frame to every connection of ``project`` except the one with id ``exclude``."""
         members = self._by_project.get(project)
         if not members:
             return
-        text = encode(message)
         for conn_id, conn in list(members.items()):
             if conn_id != exclude:
                 conn.send(text)

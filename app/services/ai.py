@@ -13,18 +13,19 @@ from typing import Any
 
 from bson import ObjectId
 from pydantic import ValidationError
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from app.db import iso, utcnow
 from app.db.mapping import ai_entry_to_wire
-from app.errors import not_found
+from app.errors import AppError, not_found
+from app.realtime.fanout import Event, Fanout
 from app.services.providers import ProviderPool
-from protocol import AiEntry, WorkspaceUpdated, check_form_totals
+from protocol import AiEntry, WorkspaceUpdated, check_form_totals, codes
 from protocol.fields import check_form_patch
 from providers import ChatMessage
 
 HISTORY = 10
+_VERSION_RETRIES = 5
 SYSTEM = (
     "You are a film director's assistant helping to plan one shot of a short AI-generated video. "
     "Give concrete, brief advice about camera movement, shot size, lighting and the wording of the prompt "
@@ -77,9 +78,9 @@ def parse_form_patch(text: str) -> dict[str, Any] | None:
 
 
 class AiService:
-    def __init__(self, collection: AsyncCollection[dict[str, Any]], publish: Any, providers: ProviderPool) -> None:
+    def __init__(self, collection: AsyncCollection[dict[str, Any]], fanout: Fanout, providers: ProviderPool) -> None:
         self.collection = collection
-        self.publish = publish
+        self.fanout = fanout
         self.providers = providers
 
     async def suggest(
@@ -121,28 +122,29 @@ class AiService:
         }
         if apply:
             answer["form_data_patch"] = parse_form_patch(content) or {}
-        now = utcnow()
-        stored = await self.collection.find_one_and_update(
-            query,
-            {
-                "$push": {"ai_collaboration": {"$each": [user, answer]}},
-                "$set": {"updated_at": now},
-                "$inc": {"version": 1},
-            },
-            projection={"version": 1, "project": 1},
-            return_document=ReturnDocument.AFTER,
-        )
-        if stored is None:  # deleted while the model was answering
-            raise not_found(workspace_id)
         entries = [ai_entry_to_wire(user), ai_entry_to_wire(answer)]
-        self.publish(
-            stored["project"],
-            WorkspaceUpdated(
-                workspace_id=workspace_id,
-                changes={"ai_collaboration": [e.model_dump(mode="json") for e in entries]},
-                version=stored["version"],
-                updated_at=iso(now) or "",
-            ),
-            origin,
-        )
-        return stored["project"], entries[1]
+        changes = {"ai_collaboration": [e.model_dump(mode="json") for e in entries]}
+        project = raw["project"]
+        for _ in range(_VERSION_RETRIES):
+            # The announcement names the new version, so the write is guarded by the one it was computed from
+            # (the write carries the announcement with FANOUT=changestream); a concurrent edit means a retry.
+            current = await self.collection.find_one(query, {"version": 1})
+            if current is None:  # deleted while the model was answering
+                raise not_found(workspace_id)
+            now = utcnow()
+            updated = WorkspaceUpdated(
+                workspace_id=workspace_id, changes=changes, version=current["version"] + 1, updated_at=iso(now) or ""
+            )
+            events: list[Event] = [(updated, origin)]
+            written = await self.collection.update_one(
+                {**query, "version": current["version"]},
+                {
+                    "$push": {"ai_collaboration": {"$each": [user, answer]}},
+                    "$set": {"updated_at": now, **self.fanout.carry(project, events)},
+                    "$inc": {"version": 1},
+                },
+            )
+            if written.matched_count:
+                self.fanout.written(project, events)
+                return project, entries[1]
+        raise AppError(codes.UNAVAILABLE, "the workspace is busy; try again")

@@ -1,8 +1,8 @@
 """Video generation: picture + shot form -> provider task, stored on the workspace, announced to every tab.
 
 The workspace's ``video`` sub-document is the whole state (the poller reads it back after a restart). Every
-stored change bumps ``version`` and is published as ``video.status_update`` to every connection of the
-project; the requester of a ``video.generate``/``video.cancel`` gets that same message with ``reply_to``.
+stored change bumps ``version`` and carries a ``video.status_update`` to every connection of the project (through
+the fanout); the requester of a ``video.generate``/``video.cancel`` gets that same message with ``reply_to``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from app.db import utcnow, video_to_wire
 from app.errors import UNPROCESSABLE, AppError, not_found
 from app.media import LocalMediaStore
+from app.realtime.fanout import Event, Fanout
 from app.services.providers import ProviderPool
 from app.settings import Settings
 from protocol import Video, VideoStatusUpdate, codes
@@ -56,7 +57,7 @@ class VideoService:
     def __init__(
         self,
         collection: AsyncCollection[dict[str, Any]],
-        publish: Any,
+        fanout: Fanout,
         providers: ProviderPool,
         media: LocalMediaStore,
         settings: Settings,
@@ -64,7 +65,7 @@ class VideoService:
         metrics: Any = None,
     ) -> None:
         self.collection = collection
-        self.publish = publish
+        self.fanout = fanout
         self.providers = providers
         self.media = media
         self.settings = settings
@@ -133,9 +134,12 @@ class VideoService:
             "next_poll_at": now + timedelta(seconds=min(self.settings.poll_interval_s, 1.0)),
             "poll_failures": 0,
         }
+        wire = video_to_wire(video)
+        carried, events = self.status_events(project, workspace_id, wire, exclude=origin)
         stored = await self.collection.find_one_and_update(
             {"_id": raw["_id"], "video.status": {"$nin": list(ACTIVE)}},
-            {"$set": {"video": video, "updated_at": now}, "$inc": {"version": 1}},
+            {"$set": {"video": video, "updated_at": now, **carried}, "$inc": {"version": 1}},
+            projection={"_id": 1},
             return_document=ReturnDocument.AFTER,
         )
         if stored is None:  # lost a race with another generate (or a delete): do not leave an orphan task
@@ -143,8 +147,7 @@ class VideoService:
             raise AppError(codes.CONFLICT, "a generation is already queued or generating for this workspace")
         if self.metrics is not None:
             self.metrics.generations.labels(provider=provider.name, outcome="started").inc()
-        wire = video_to_wire(video)
-        self.announce(project, workspace_id, wire, exclude=origin)
+        self.fanout.written(project, events)
         return project, wire
 
     async def cancel(self, project: str | None, workspace_id: str, *, origin: str | None = None) -> tuple[str, Video]:
@@ -156,17 +159,22 @@ class VideoService:
         provider = self.providers.video(video.get("provider"))
         await provider.cancel(video["task_id"])
         now = utcnow()
+        wire = video_to_wire({**video, "status": "cancelled", "updated_at": now})
+        carried, events = self.status_events(project, workspace_id, wire, exclude=origin)
         stored = await self.collection.find_one_and_update(
             {"_id": raw["_id"], "video.task_id": video["task_id"], "video.status": {"$in": list(ACTIVE)}},
-            {"$set": {"video.status": "cancelled", "video.updated_at": now, "updated_at": now}, "$inc": {"version": 1}},
+            {
+                "$set": {"video.status": "cancelled", "video.updated_at": now, "updated_at": now, **carried},
+                "$inc": {"version": 1},
+            },
+            projection={"_id": 1},
             return_document=ReturnDocument.AFTER,
         )
         if stored is None:
             raise AppError(codes.CONFLICT, "the generation finished before it could be cancelled")
         if self.metrics is not None:
             self.metrics.generations.labels(provider=provider.name, outcome="cancelled").inc()
-        wire = video_to_wire(stored.get("video"))
-        self.announce(project, workspace_id, wire, exclude=origin)
+        self.fanout.written(project, events)
         return project, wire
 
     async def _cancel_quietly(self, provider_name: str, task_id: str) -> None:
@@ -181,5 +189,10 @@ class VideoService:
         if video.get("status") in ACTIVE and video.get("task_id"):
             await self._cancel_quietly(video.get("provider") or self.settings.video_provider, video["task_id"])
 
-    def announce(self, project: str, workspace_id: str, video: Video, *, exclude: str | None = None) -> None:
-        self.publish(project, VideoStatusUpdate(workspace_id=workspace_id, video=video), exclude)
+    def status_events(
+        self, project: str, workspace_id: str, video: Video, *, exclude: str | None = None
+    ) -> tuple[dict[str, Any], list[Event]]:
+        """The ``video.status_update`` a write of ``video`` makes true: (fields to store with that write, events
+        to release with ``fanout.written`` once it is acknowledged)."""
+        events: list[Event] = [(VideoStatusUpdate(workspace_id=workspace_id, video=video), exclude)]
+        return self.fanout.carry(project, events), events

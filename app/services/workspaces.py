@@ -4,6 +4,10 @@ Updates go through the coalescing writer: per workspace one ``find_one_and_updat
 version it was computed from, so the merged ``form_data`` limits are checked against what is stored without a
 read per update (the form of recently written workspaces is cached, and a version mismatch reloads it).
 Structural changes of a timeline (create, delete, reorder) are serialised per project in this process.
+
+Every write that other connections must hear of goes through the fanout (``app.realtime.fanout``): the events
+are described before the write (``carry``: with ``FANOUT=changestream`` they are stored with it) and released
+once it is acknowledged (``written``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from pymongo.errors import DuplicateKeyError
 
 from app.db import iso, utcnow, workspace_to_wire
 from app.errors import AppError, not_found
+from app.realtime.fanout import FIELD as FANOUT_FIELD
+from app.realtime.fanout import Event, Fanout
 from app.realtime.writer import CoalescingWriter
 from app.services.ordering import plan_reorder, position_for_insert, renumber
 from protocol import (
@@ -38,9 +44,7 @@ from protocol import (
     codes,
     merge_form,
 )
-from protocol.outbound import ServerMessage
 
-Publish = Callable[[str, ServerMessage, str | None], None]
 Key = tuple[str, str]  # (project, workspace id)
 
 _FORM_CACHE_SIZE = 10_000
@@ -79,8 +83,8 @@ def _merge(into: dict[str, Any], changes: dict[str, Any]) -> None:
             into[name] = value
 
 
-def _mongo_update(merged: dict[str, Any], now: datetime) -> dict[str, Any]:
-    set_: dict[str, Any] = {"updated_at": now}
+def _mongo_update(merged: dict[str, Any], now: datetime, carried: dict[str, Any]) -> dict[str, Any]:
+    set_: dict[str, Any] = {"updated_at": now, **carried}
     unset: dict[str, Any] = {}
     for name, value in merged.items():
         if name == "form_data":
@@ -97,11 +101,35 @@ def _mongo_update(merged: dict[str, Any], now: datetime) -> dict[str, Any]:
     return update
 
 
+def _events(workspace_id: str, patches: list[Patch], merged: dict[str, Any], result: WriteResult) -> list[Event]:
+    """What the other connections hear of one write: the merged patch when one connection sent it all (the common
+    case), else each patch to everyone but its own sender, in order."""
+    origins = {p.origin for p in patches}
+    if len(origins) == 1:
+        return [
+            (
+                WorkspaceUpdated(
+                    workspace_id=workspace_id, changes=merged, version=result.version, updated_at=result.updated_at
+                ),
+                next(iter(origins)),
+            )
+        ]
+    return [
+        (
+            WorkspaceUpdated(
+                workspace_id=workspace_id, changes=p.changes, version=result.version, updated_at=result.updated_at
+            ),
+            p.origin,
+        )
+        for p in patches
+    ]
+
+
 class WorkspaceService:
     def __init__(
         self,
         collection: AsyncCollection[dict[str, Any]],
-        publish: Publish,
+        fanout: Fanout,
         *,
         uploads_dir: Path,
         debounce_s: float = 0.0,
@@ -114,7 +142,7 @@ class WorkspaceService:
         self.on_deleted = on_deleted  # e.g. cancel a running generation at its provider
         self.collection = collection
         self.on_write = on_write  # (seconds, updates in the write), for metrics
-        self.publish = publish
+        self.fanout = fanout
         self.uploads_dir = uploads_dir
         self.writer: CoalescingWriter[Key, Patch, WriteResult] = CoalescingWriter(
             self._flush, debounce_s=debounce_s, max_wait_s=max_wait_s
@@ -126,14 +154,15 @@ class WorkspaceService:
     # ---- reads -------------------------------------------------------------------------------------------
 
     async def list_all(self, project: str) -> list[Workspace]:
-        cursor = self.collection.find({"project": project}).sort([("order_index", ASCENDING), ("_id", ASCENDING)])
+        cursor = self.collection.find({"project": project}, {FANOUT_FIELD: 0})
+        cursor = cursor.sort([("order_index", ASCENDING), ("_id", ASCENDING)])
         return [workspace_to_wire(raw) async for raw in cursor]
 
     async def get(self, project: str | None, workspace_id: str) -> Workspace:
         query: dict[str, Any] = {"_id": _oid(workspace_id)}
         if project is not None:
             query["project"] = project
-        raw = await self.collection.find_one(query)
+        raw = await self.collection.find_one(query, {FANOUT_FIELD: 0})
         if raw is None:
             raise not_found(workspace_id)
         return workspace_to_wire(raw)
@@ -168,6 +197,7 @@ class WorkspaceService:
             order_index = await self._insert_position(project, position)
             now = utcnow()
             doc: dict[str, Any] = {
+                "_id": ObjectId(),
                 "project": project,
                 "order_index": order_index,
                 "title": values.get("title") or "",
@@ -191,15 +221,16 @@ class WorkspaceService:
             }
             if create_id:
                 doc["create_msg_id"] = create_id
+            workspace = workspace_to_wire(doc)
+            events: list[Event] = [(WorkspaceCreated(workspace=workspace), origin)]
             try:
-                await self.collection.insert_one(doc)
+                await self.collection.insert_one({**doc, **self.fanout.carry(project, events)})
             except DuplicateKeyError:
                 existing = await self.collection.find_one({"create_msg_id": create_id})
                 if existing is None:
                     raise
                 return workspace_to_wire(existing)
-        workspace = workspace_to_wire(doc)
-        self.publish(project, WorkspaceCreated(workspace=workspace), origin)
+        self.fanout.written(project, events)
         return workspace
 
     async def _insert_position(self, project: str, position: int | None) -> float:
@@ -298,53 +329,28 @@ class WorkspaceService:
             if not accepted:
                 return results
             now = utcnow()
+            result = WriteResult(cached.version + 1, iso(now) or "")
+            events = _events(workspace_id, [patches[i] for i in accepted], merged, result)
             started = time.perf_counter()
             # Guarded by the version the merge was computed from, so when it matches the new version is known
             # (old + 1): update_one suffices, no document comes back.
             written = await self.collection.update_one(
                 {"_id": ObjectId(workspace_id), "project": project, "version": cached.version},
-                _mongo_update(merged, now),
+                _mongo_update(merged, now, self.fanout.carry(project, events)),
             )
             if written.matched_count == 0:
                 reload = True  # someone else wrote (or it was deleted): reload and try again
                 continue
             if self.on_write is not None:
                 self.on_write(time.perf_counter() - started, len(accepted))
-            version = cached.version + 1
-            self._forms[key] = _Cached(version, form)
-            result = WriteResult(version, iso(now) or "")
+            self._forms[key] = _Cached(result.version, form)
             for index in accepted:
                 results[index] = result
             self.coalesced_updates += len(accepted) - 1
-            self._announce(project, workspace_id, [patches[i] for i in accepted], merged, result)
+            self.fanout.written(project, events)
             return results
         logger.warning("workspace {} changed under the writer {} times in a row", workspace_id, _VERSION_RETRIES)
         return [AppError(codes.UNAVAILABLE, "the workspace is busy; try again")] * len(patches)
-
-    def _announce(
-        self, project: str, workspace_id: str, patches: list[Patch], merged: dict[str, Any], result: WriteResult
-    ) -> None:
-        origins = {p.origin for p in patches}
-        if len(origins) == 1:  # the common case: one sender, one announcement of the merged patch
-            self.publish(
-                project,
-                WorkspaceUpdated(
-                    workspace_id=workspace_id, changes=merged, version=result.version, updated_at=result.updated_at
-                ),
-                next(iter(origins)),
-            )
-            return
-        for patch in patches:  # several senders: each patch to everyone but its sender, in order
-            self.publish(
-                project,
-                WorkspaceUpdated(
-                    workspace_id=workspace_id,
-                    changes=patch.changes,
-                    version=result.version,
-                    updated_at=result.updated_at,
-                ),
-                patch.origin,
-            )
 
     def forget(self, project: str, workspace_id: str) -> None:
         self._forms.pop((project, workspace_id), None)
@@ -354,7 +360,11 @@ class WorkspaceService:
     async def delete(self, project: str, workspace_id: str, *, origin: str | None = None) -> bool:
         oid = _oid(workspace_id)
         await self.writer.barrier((project, workspace_id))
+        events: list[Event] = [(WorkspaceDeleted(workspace_id=workspace_id), origin)]
+        carried = self.fanout.carry(project, events, on_delete=True)
         async with self._lock(project):
+            if carried:  # a delete cannot carry its event: the document takes it just before it goes
+                await self.collection.update_one({"_id": oid, "project": project}, {"$set": carried})
             removed = await self.collection.find_one_and_delete({"_id": oid, "project": project}, {"video": 1})
         self.forget(project, workspace_id)
         existed = removed is not None
@@ -364,7 +374,7 @@ class WorkspaceService:
             except Exception as exc:  # the delete stands; a provider hiccup must not undo the reply
                 logger.warning("after deleting {}: {}", workspace_id, type(exc).__name__)
         if existed:
-            self.publish(project, WorkspaceDeleted(workspace_id=workspace_id), origin)
+            self.fanout.written(project, events)
         return existed
 
     async def reorder(self, project: str, order: list[str], *, origin: str | None = None) -> list[str]:
@@ -382,21 +392,30 @@ class WorkspaceService:
                     details={"missing": missing, "unknown": unknown},
                 )
             changes = plan_reorder(current, order)
+            events: list[Event] = [(WorkspaceReordered(order=order), origin)]
+            carried = self.fanout.carry(project, events)
             if changes:
                 now = utcnow()
+                last = len(changes) - 1
+                # In order, the last write carrying the event: whoever hears of it can read the whole new order.
                 await self.collection.bulk_write(
                     [
                         UpdateOne(
                             {"_id": ObjectId(i)},
-                            {"$set": {"order_index": v, "updated_at": now}, "$inc": {"version": 1}},
+                            {
+                                "$set": {"order_index": v, "updated_at": now, **(carried if n == last else {})},
+                                "$inc": {"version": 1},
+                            },
                         )
-                        for i, v in changes.items()
+                        for n, (i, v) in enumerate(changes.items())
                     ],
-                    ordered=False,
+                    ordered=True,
                 )
                 for i in changes:
                     self.forget(project, i)
                 if self.on_reorder is not None:
                     self.on_reorder(len(changes))
-        self.publish(project, WorkspaceReordered(order=order), origin)
+            elif carried and order:  # nothing moved, but the others still hear of the reorder
+                await self.collection.update_one({"_id": ObjectId(order[0])}, {"$set": carried})
+        self.fanout.written(project, events)
         return order

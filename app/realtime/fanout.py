@@ -1,0 +1,238 @@
+"""How a stored change reaches the other connections: within this process, or through MongoDB to every process.
+
+A service describes the events a write makes true, each with the connection that caused it (which gets its own
+reply instead), and calls ``carry`` *before* the write and ``written`` once the database acknowledged it:
+
+- ``LocalFanout`` (``FANOUT=local``, the default): nothing is stored; ``written`` hands the events to this
+  process's hub.
+- ``ChangeStreamFanout`` (``FANOUT=changestream``): ``carry`` returns one field, ``_fanout``, that the service
+  stores with the same write (no extra write); every process watches ``workspaces`` with a change stream and
+  forwards each carried event to its own connections, skipping the sender by connection id. So several processes
+  behind one load balancer serve one timeline, and every process sees the events in the database's order.
+
+The carried value is a JSON string (a scalar always shows up whole in ``updatedFields``) holding the project,
+the already-encoded frames and their senders, and a nonce so two identical events are still two changes. A
+delete cannot carry anything, so its event rides on a marking update just before it and is delivered when the
+delete itself comes through the stream.
+
+The watcher keeps the resume token of the last change it saw; after a hiccup it reopens the stream from there,
+so nothing written meanwhile is missed. When the database no longer has that point in its history, the events
+in between are gone: every connection of this process is closed with 1011 (PROTOCOL.md 3.4: unexpected server
+failure) so its client reconnects and reloads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from loguru import logger
+from pymongo.asynchronous.change_stream import AsyncChangeStream
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import OperationFailure, PyMongoError
+
+from app.realtime.hub import Hub
+from protocol import codes, encode
+from protocol.outbound import ServerMessage
+
+FIELD = "_fanout"
+Event = tuple[ServerMessage, str | None]  # (message, id of the sending connection, which must not get it)
+
+_HISTORY_LOST = frozenset({136, 280, 286})  # CappedPositionLost, ChangeStreamFatalError, ChangeStreamHistoryLost
+_NOT_SUPPORTED = frozenset({40573})  # "The $changeStream stage is only supported on replica sets"
+_MAX_PENDING_DELETES = 10_000
+_MAX_BACKOFF_S = 5.0
+
+
+class Fanout(Protocol):
+    def carry(self, project: str, events: Sequence[Event], *, on_delete: bool = False) -> dict[str, Any]:
+        """Fields to store with the write that makes ``events`` true ({} when they travel another way)."""
+        ...
+
+    def written(self, project: str, events: Sequence[Event]) -> None:
+        """The write is acknowledged."""
+        ...
+
+
+class LocalFanout:
+    """One process: events go straight to this process's connections once their write is acknowledged."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    def carry(self, project: str, events: Sequence[Event], *, on_delete: bool = False) -> dict[str, Any]:
+        return {}
+
+    def written(self, project: str, events: Sequence[Event]) -> None:
+        for message, origin in events:
+            self.hub.publish(project, message, origin)
+
+
+class ChangeStreamFanout:
+    """Events ride on their writes and come back to every process through a change stream on ``workspaces``."""
+
+    def __init__(self, hub: Hub, collection: AsyncCollection[dict[str, Any]], *, max_await_ms: int = 500) -> None:
+        self.hub = hub
+        self.collection = collection
+        self.max_await_ms = max_await_ms
+        self.resume_token: Mapping[str, Any] | None = None
+        self.up = False  # following the stream (False while reopening it)
+        self.resumes = 0  # streams reopened from a resume token after an error
+        self.delivered = 0  # carried events handed to the hub
+        self._stream: AsyncChangeStream[dict[str, Any]] | None = None
+        self._stop = asyncio.Event()
+        self._pending_deletes: OrderedDict[Any, dict[str, Any]] = OrderedDict()
+
+    # ---- the write side ----------------------------------------------------------------------------------
+
+    def carry(self, project: str, events: Sequence[Event], *, on_delete: bool = False) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "n": secrets.token_hex(6),
+            "p": project,
+            "e": [[origin, encode(message)] for message, origin in events],
+        }
+        if on_delete:
+            payload["d"] = 1
+        return {FIELD: json.dumps(payload, separators=(",", ":"))}
+
+    def written(self, project: str, events: Sequence[Event]) -> None:
+        return None  # the stream delivers them, to this process too
+
+    # ---- the watching side -------------------------------------------------------------------------------
+
+    def _pipeline(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "$match": {
+                    "$or": [
+                        {"operationType": "delete"},
+                        {"operationType": {"$in": ["insert", "replace"]}, f"fullDocument.{FIELD}": {"$exists": True}},
+                        {f"updateDescription.updatedFields.{FIELD}": {"$exists": True}},
+                    ]
+                }
+            },
+            {"$project": {"operationType": 1, "documentKey": 1, f"fullDocument.{FIELD}": 1, "updateDescription": 1}},
+        ]
+
+    async def _open(self) -> AsyncChangeStream[dict[str, Any]]:
+        return await self.collection.watch(
+            self._pipeline(), resume_after=self.resume_token, max_await_time_ms=self.max_await_ms
+        )
+
+    async def start(self) -> None:
+        """Open the stream before the server takes connections, so no change after start-up is missed. Fails
+        when the database cannot stream changes (a standalone mongod: change streams need a replica set)."""
+        try:
+            self._stream = await self._open()
+        except OperationFailure as exc:
+            if exc.code in _NOT_SUPPORTED:
+                raise RuntimeError(
+                    "FANOUT=changestream needs a database with change streams (a MongoDB replica set, or the "
+                    "embedded SecantusDB); this one refused: " + str(exc.details.get("errmsg") if exc.details else exc)
+                ) from exc
+            raise
+        self.resume_token = self._stream.resume_token
+        self.up = True
+
+    def stop(self) -> None:
+        """Stop between two reads (a read is never cancelled mid-flight: see ``Poller.stop``)."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        backoff = 0.1
+        while not self._stop.is_set():
+            try:
+                if self._stream is None:
+                    self._stream = await self._open()
+                    self.resumes += 1
+                    self.up = True
+                    logger.info("change stream reopened from its resume token")
+                    backoff = 0.1
+                await self._follow(self._stream)
+            except OperationFailure as exc:
+                await self._drop_stream()
+                if exc.code in _HISTORY_LOST:
+                    await self._history_lost(exc)
+                else:
+                    logger.warning("change stream failed: {}; reopening in {:.1f} s", exc, backoff)
+                    await self._pause(backoff)
+                    backoff = min(backoff * 2, _MAX_BACKOFF_S)
+            except PyMongoError as exc:
+                await self._drop_stream()
+                logger.warning("change stream interrupted: {}; reopening in {:.1f} s", type(exc).__name__, backoff)
+                await self._pause(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+            except Exception:  # a bug must not end the fanout of this process for good
+                await self._drop_stream()
+                logger.exception("change stream consumer failed; reopening in {:.1f} s", backoff)
+                await self._pause(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+        await self._drop_stream()
+
+    async def _follow(self, stream: AsyncChangeStream[dict[str, Any]]) -> None:
+        while not self._stop.is_set():
+            change = await stream.try_next()  # returns None after max_await_ms without a change
+            if change is not None:
+                self._deliver(change)
+            self.resume_token = stream.resume_token
+
+    def _deliver(self, change: Mapping[str, Any]) -> None:
+        kind = change.get("operationType")
+        key = (change.get("documentKey") or {}).get("_id")
+        if kind == "delete":
+            payload = self._pending_deletes.pop(key, None)
+        else:
+            if kind == "update":
+                raw = ((change.get("updateDescription") or {}).get("updatedFields") or {}).get(FIELD)
+            else:
+                raw = (change.get("fullDocument") or {}).get(FIELD)
+            payload = _decode(raw)
+            if payload is not None and payload.get("d"):  # wait for the delete itself
+                self._pending_deletes[key] = payload
+                while len(self._pending_deletes) > _MAX_PENDING_DELETES:
+                    self._pending_deletes.popitem(last=False)
+                return
+        if payload is None:
+            return
+        project = payload["p"]
+        for origin, text in payload["e"]:
+            self.hub.publish_text(project, text, origin)
+            self.delivered += 1
+
+    async def _history_lost(self, exc: OperationFailure) -> None:
+        logger.error(
+            "the change stream cannot resume ({}); closing this process's connections (1011) so clients reload",
+            exc.code,
+        )
+        self.resume_token = None
+        self._pending_deletes.clear()
+        await self.hub.close_all(codes.WS_INTERNAL_ERROR, "missed changes; reconnect and reload")
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+    async def _drop_stream(self) -> None:
+        self.up = False
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            with contextlib.suppress(PyMongoError):
+                await stream.close()
+
+
+def _decode(raw: Any) -> dict[str, Any] | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        logger.warning("ignored an unreadable {} value", FIELD)
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("p"), str) or not isinstance(payload.get("e"), list):
+        return None
+    return payload
