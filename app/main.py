@@ -25,7 +25,7 @@ from app.api.uploads import upload_image
 from app.api.workspaces import get_workspace, list_workspaces
 from app.db import PollerLease, WorkspaceDoc, connect
 from app.errors import AppError
-from app.media import LocalMediaStore
+from app.media import LocalMediaStore, MediaStore
 from app.metrics import Metrics
 from app.middleware import AccessLogMiddleware, GuardMiddleware
 from app.poller import Poller
@@ -42,7 +42,7 @@ from app.settings import Settings
 DEFAULT_UI_DIR = Path(__file__).resolve().parent.parent / "ecosystem" / "timeline-ui" / "dist"
 
 
-def _routes(settings: Settings) -> list[Any]:
+def _routes(settings: Settings, media: MediaStore) -> list[Any]:
     routes: list[Any] = [
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -54,8 +54,8 @@ def _routes(settings: Settings) -> list[Any]:
         Route("/api/generate/video/cancel", cancel_video, methods=["POST"]),
         Route("/api/ai/suggest", ai_suggest, methods=["POST"]),
         WebSocketRoute("/ws", websocket_endpoint),
-        Mount("/uploads", StaticFiles(directory=settings.uploads_dir, check_dir=False), name="uploads"),
-        Mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media"),
+        Mount("/uploads", media.app("uploads"), name="uploads"),
+        Mount("/media", media.app("media"), name="media"),
     ]
     ui_dir = settings.ui_dir or DEFAULT_UI_DIR
     if (ui_dir / "index.html").is_file():
@@ -73,8 +73,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app. ``settings.mongodb_uri`` must be set (``python -m app`` starts the embedded database and
     fills it in)."""
     settings = settings or Settings()
-    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
-    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    media: MediaStore = LocalMediaStore(settings.uploads_dir, settings.media_dir)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -93,7 +92,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             metrics_.write_latency.observe(seconds)
 
         providers = ProviderPool(settings, _environment(), metrics=metrics_)
-        media = LocalMediaStore(settings.uploads_dir, settings.media_dir)
         collection = WorkspaceDoc.get_pymongo_collection()
         fanout: LocalFanout | ChangeStreamFanout = LocalFanout(hub)
         fanout_task: asyncio.Task[None] | None = None
@@ -116,7 +114,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         workspaces = WorkspaceService(
             collection,
             fanout,
-            uploads_dir=settings.uploads_dir,
+            media=media,
             debounce_s=settings.sync_debounce_ms / 1000,
             max_wait_s=settings.sync_max_wait_ms / 1000,
             on_write=on_write,
@@ -183,7 +181,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ),
     ]
     app = Starlette(
-        routes=_routes(settings),
+        routes=_routes(settings, media),
         middleware=middleware,
         lifespan=lifespan,
         exception_handlers={

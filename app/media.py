@@ -1,4 +1,4 @@
-"""Files on disk: uploaded pictures (checked by content) and downloaded videos.
+"""Uploaded pictures (checked by content) and finished videos.
 
 Media storage is an interface (``MediaStore``) so an S3-compatible store can follow; ``LocalMediaStore``
 keeps files under DATA_DIR.
@@ -6,15 +6,19 @@ keeps files under DATA_DIR.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import secrets
 import warnings
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from PIL import Image
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from app.errors import AppError
 from protocol import codes
@@ -68,11 +72,34 @@ def inspect_image(data: bytes) -> tuple[str, str, int, int]:
 
 
 class MediaStore(Protocol):
-    def save_upload(self, data: bytes) -> StoredImage: ...
+    """Where uploaded pictures and finished videos live, by name (``<hex>.png``, ``<workspace>-<hex>.mp4``).
 
-    def upload_path(self, name: str) -> Path: ...
+    Nothing outside this module touches their files: ``LocalMediaStore`` keeps them under DATA_DIR (a shared disk
+    when several processes serve one timeline); an S3-compatible store implements the same methods, with ``app``
+    answering ``/uploads/<name>`` and ``/media/<name>`` by redirecting to presigned URLs.
+    """
 
-    def media_path(self, name: str) -> Path: ...
+    def save_upload(self, data: bytes) -> StoredImage:
+        """Check by content and store; blocking (call it in a thread)."""
+        ...
+
+    def has_upload(self, name: str) -> bool: ...
+
+    async def read_upload(self, name: str) -> bytes | None:
+        """The picture's bytes, None when there is no such upload."""
+        ...
+
+    def local_upload(self, name: str) -> Path | None:
+        """The picture as a file on this machine, when it is one (the offline renderer copies it)."""
+        ...
+
+    async def save_video(self, name: str, chunks: AsyncIterable[bytes]) -> None:
+        """Store a finished video, all or nothing: a failed copy leaves no file under ``name``."""
+        ...
+
+    def app(self, kind: Literal["uploads", "media"]) -> ASGIApp:
+        """The ASGI app mounted at ``/uploads`` or ``/media``."""
+        ...
 
 
 class LocalMediaStore:
@@ -94,8 +121,36 @@ class LocalMediaStore:
         tmp.replace(target)
         return StoredImage(name, content_type, width, height, len(data))
 
-    def upload_path(self, name: str) -> Path:
-        return self.uploads_dir / Path(name).name
+    def _upload(self, name: str) -> Path:
+        return self.uploads_dir / Path(name).name  # a bare name: no way out of the folder
 
-    def media_path(self, name: str) -> Path:
-        return self.media_dir / Path(name).name
+    def has_upload(self, name: str) -> bool:
+        return self._upload(name).is_file()
+
+    async def read_upload(self, name: str) -> bytes | None:
+        try:
+            return await asyncio.to_thread(self._upload(name).read_bytes)
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+
+    def local_upload(self, name: str) -> Path | None:
+        path = self._upload(name)
+        return path if path.is_file() else None
+
+    async def save_video(self, name: str, chunks: AsyncIterable[bytes]) -> None:
+        target = self.media_dir / Path(name).name
+        tmp = target.with_suffix(".part")
+        fh = await asyncio.to_thread(tmp.open, "wb")
+        try:
+            async for chunk in chunks:
+                await asyncio.to_thread(fh.write, chunk)
+            await asyncio.to_thread(os.fsync, fh.fileno())
+        except BaseException:
+            await asyncio.to_thread(fh.close)
+            tmp.unlink(missing_ok=True)
+            raise
+        await asyncio.to_thread(fh.close)
+        os.replace(tmp, target)
+
+    def app(self, kind: Literal["uploads", "media"]) -> ASGIApp:
+        return StaticFiles(directory=self.uploads_dir if kind == "uploads" else self.media_dir, check_dir=False)

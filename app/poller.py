@@ -15,8 +15,8 @@ import asyncio
 import contextlib
 import os
 import secrets
-import shutil
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -243,26 +243,33 @@ class Poller:
         if not source:
             raise ValueError("the provider reported completion without a video URL")
         name = f"{raw['_id']}-{secrets.token_hex(4)}.mp4"
-        target = self.video.media.media_path(name)
-        tmp = target.with_suffix(".part")
         parsed = urlparse(source)
         if parsed.scheme == "file":
-            await asyncio.to_thread(shutil.copyfile, Path(unquote(parsed.path)), tmp)
+            await self.video.media.save_video(name, _file_chunks(Path(unquote(parsed.path))))
         else:
-            size = 0
             async with self.http.stream("GET", source) as response:
                 response.raise_for_status()
-                fh = await asyncio.to_thread(tmp.open, "wb")
-                try:
-                    async for chunk in response.aiter_bytes(1 << 16):
-                        size += len(chunk)
-                        if size > MAX_VIDEO_BYTES:
-                            raise ValueError("the video is larger than 2 GiB")
-                        await asyncio.to_thread(fh.write, chunk)
-                finally:
-                    await asyncio.to_thread(fh.close)
-        os.replace(tmp, target)
+                await self.video.media.save_video(name, _bounded(response.aiter_bytes(1 << 16)))
         return f"/media/{name}"
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+async def _bounded(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_VIDEO_BYTES:
+            raise ValueError("the video is larger than 2 GiB")
+        yield chunk
+
+
+async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
+    """A local file (the offline renderer's output) in pieces, read in a thread."""
+    fh = await asyncio.to_thread(path.open, "rb")
+    try:
+        while chunk := await asyncio.to_thread(fh.read, 1 << 20):
+            yield chunk
+    finally:
+        await asyncio.to_thread(fh.close)

@@ -11,7 +11,7 @@ from starlette.requests import HTTPConnection
 if TYPE_CHECKING:
     from pymongo import AsyncMongoClient
 
-    from app.media import LocalMediaStore
+    from app.media import MediaStore
     from app.metrics import Metrics
     from app.poller import Poller
     from app.realtime.fanout import ChangeStreamFanout, LocalFanout
@@ -30,7 +30,7 @@ class Runtime:
     metrics: Metrics
     client: AsyncMongoClient[dict[str, Any]]
     workspaces: WorkspaceService
-    media: LocalMediaStore
+    media: MediaStore
     providers: ProviderPool
     video: VideoService
     ai: AiService

@@ -7,7 +7,6 @@ the fanout); the requester of a ``video.generate``/``video.cancel`` gets that sa
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +17,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from app.db import utcnow, video_to_wire
 from app.errors import UNPROCESSABLE, AppError, not_found
-from app.media import LocalMediaStore
+from app.media import MediaStore
 from app.realtime.fanout import Event, Fanout
 from app.services.providers import ProviderPool
 from app.settings import Settings
@@ -59,7 +58,7 @@ class VideoService:
         collection: AsyncCollection[dict[str, Any]],
         fanout: Fanout,
         providers: ProviderPool,
-        media: LocalMediaStore,
+        media: MediaStore,
         settings: Settings,
         *,
         metrics: Any = None,
@@ -82,19 +81,20 @@ class VideoService:
             raise not_found(workspace_id)
         return raw
 
-    def _image(self, raw: dict[str, Any]) -> ImageInput:
+    async def _image(self, raw: dict[str, Any]) -> ImageInput:
         path = raw.get("image_path")
         url = raw.get("image_url") or ""
         if not path and url.startswith("/uploads/"):
             path = url[1:]
         public = self.settings.public_base_url
         if path:
-            file = self.media.upload_path(path.split("/", 1)[-1])
-            if not file.is_file():
+            name = path.split("/", 1)[-1]
+            data = await self.media.read_upload(name)
+            if data is None:
                 raise AppError(UNPROCESSABLE, "the workspace's picture is missing on this server; upload it again")
-            ext = file.suffix.lstrip(".").lower()
+            ext = name.rpartition(".")[2].lower()
             public_url = f"{public.rstrip('/')}/{path}" if public else None
-            return ImageInput(file.read_bytes(), _CONTENT_TYPES.get(ext, "image/png"), public_url, file)
+            return ImageInput(data, _CONTENT_TYPES.get(ext, "image/png"), public_url, self.media.local_upload(name))
         if url.startswith(("http://", "https://")):
             return ImageInput(b"", "image/jpeg", url, None)
         raise AppError(UNPROCESSABLE, "the workspace has no picture: upload one first")
@@ -110,7 +110,7 @@ class VideoService:
         prompt = (raw.get("form_data") or {}).get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
             raise AppError(UNPROCESSABLE, "the shot form has no prompt: fill in form_data.prompt first")
-        image = await asyncio.to_thread(self._image, raw)
+        image = await self._image(raw)
         provider = self.providers.video(provider_name)
         job = build_job(raw, image)
         try:

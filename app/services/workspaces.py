@@ -29,6 +29,7 @@ from pymongo.errors import DuplicateKeyError
 
 from app.db import iso, utcnow, workspace_to_wire
 from app.errors import AppError, not_found
+from app.media import MediaStore
 from app.realtime.fanout import FIELD as FANOUT_FIELD
 from app.realtime.fanout import Event, Fanout
 from app.realtime.writer import CoalescingWriter
@@ -131,7 +132,7 @@ class WorkspaceService:
         collection: AsyncCollection[dict[str, Any]],
         fanout: Fanout,
         *,
-        uploads_dir: Path,
+        media: MediaStore,
         debounce_s: float = 0.0,
         max_wait_s: float = 1.0,
         on_write: Callable[[float, int], None] | None = None,
@@ -143,7 +144,7 @@ class WorkspaceService:
         self.collection = collection
         self.on_write = on_write  # (seconds, updates in the write), for metrics
         self.fanout = fanout
-        self.uploads_dir = uploads_dir
+        self.media = media
         self.writer: CoalescingWriter[Key, Patch, WriteResult] = CoalescingWriter(
             self._flush, debounce_s=debounce_s, max_wait_s=max_wait_s
         )
@@ -270,7 +271,7 @@ class WorkspaceService:
 
     def _check_image(self, changes: dict[str, Any]) -> None:
         path = changes.get("image_path")
-        if path and not (self.uploads_dir / Path(path).name).is_file():
+        if path and not self.media.has_upload(Path(path).name):
             raise AppError(codes.INVALID_MESSAGE, "image_path: no such upload on this server")
 
     def submit_update(
