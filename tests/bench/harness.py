@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -27,6 +28,8 @@ async def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60
                 raise RuntimeError(f"process exited with {proc.returncode}")
             try:
                 await http.get(url)
+                if proc.pid in _profilers and _profilers[proc.pid] is None:
+                    _start_profile(proc, _test_name() + f"-{proc.pid}")
                 return
             except httpx.HTTPError:
                 await asyncio.sleep(0.1)
@@ -54,10 +57,39 @@ def start_server(data_dir: Path, mongodb_uri: str | None = None, **env: str) -> 
         stdout=subprocess.DEVNULL,
         stderr=open(data_dir.parent / f"server-{port}.log", "wb"),  # noqa: SIM115 - lives as long as the server
     )
+    if os.environ.get("BENCH_PROFILE"):
+        _profilers[proc.pid] = None  # started by wait_http once the server answers: no start-up in the profile
     return proc, port
 
 
+_profilers: dict[int, subprocess.Popen[bytes] | None] = {}
+
+
+def _start_profile(proc: subprocess.Popen[bytes], name: str) -> None:
+    """BENCH_PROFILE=dir: sample the server with py-spy until it stops (collapsed stacks; see profile_top)."""
+    out = Path(os.environ["BENCH_PROFILE"]).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(proc.pid), "--rate", "200"]
+    command += ["--format", "raw", "--nonblocking", "--output", str(out / f"{name}.txt")]
+    _profilers[proc.pid] = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _test_name() -> str:
+    current = os.environ.get("PYTEST_CURRENT_TEST", "server")  # "tests/bench/test_x.py::test_x[param] (call)"
+    return re.sub(r"\W+", "_", current.split("::")[-1].split(" ")[0]).strip("_")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
+    profiler = _profilers.pop(proc.pid, None)
+    if profiler is not None:  # stop sampling first: py-spy writes its file when interrupted
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(30)
     proc.terminate()
     try:
         proc.wait(30)

@@ -98,6 +98,7 @@ async def worker(
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     latencies: list[float] = []
     counts = {"confirmed": 0, "errors": 0, "unanswered": 0}
+    cpu = time.process_time()
     started = time.monotonic()
     deadline = started + args.duration
     await asyncio.gather(
@@ -118,6 +119,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else None,
         "errors": counts["errors"],
         "unanswered": counts["unanswered"],
+        "cpu_s": round(time.process_time() - cpu, 2),  # this client's own CPU time during the run
     }
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from pymongo import AsyncMongoClient
 
 from app.db import EmbeddedDatabase, free_port
-from tests.bench.harness import ROOT, run_client, scrape, start_server, stop, table, wait_http
+from tests.bench.harness import ROOT, cpu_seconds, run_client, scrape, start_server, stop, table, wait_http
 
 C = int(os.environ.get("BENCH_CONNECTIONS", "20"))
 W = int(os.environ.get("BENCH_INFLIGHT", "8"))
@@ -44,6 +44,8 @@ async def test_updates(tmp_path: Path) -> None:
         try:
             await wait_http(f"http://127.0.0.1:{port}/health", proc)
             before = await scrape(f"http://127.0.0.1:{port}")
+            assert database.process is not None
+            cpu_before = cpu_seconds(proc.pid), cpu_seconds(database.process.pid)
             ours = await run_client(
                 "tests.bench.load_client",
                 "--url",
@@ -56,6 +58,10 @@ async def test_updates(tmp_path: Path) -> None:
                 str(D),
             )
             after = await scrape(f"http://127.0.0.1:{port}")
+            cpu_server, cpu_db = (
+                b - a
+                for a, b in zip(cpu_before, (cpu_seconds(proc.pid), cpu_seconds(database.process.pid)), strict=True)
+            )
         finally:
             stop(proc)
     finally:
@@ -99,6 +105,11 @@ async def test_updates(tmp_path: Path) -> None:
             ("database writes", f"{writes:.0f} for {updates:.0f} updates"),
             ("updates per write", f"{updates / writes:.2f}  (target >= 4)" if writes else "n/a"),
             ("db single-doc updates/s", f"{raw_rate:.0f}  (PyMongo, one client, sequential)"),
+            (
+                "CPU seconds during the run",
+                f"server {cpu_server:.1f}, database {cpu_db:.1f}, client {ours['cpu_s']:.1f} "
+                f"of {(os.cpu_count() or 1) * D:g} available (the echo client: {baseline['cpu_s']:.1f})",
+            ),
         ],
     )
     assert ours["confirmed"] > 0 and ours["errors"] == 0
