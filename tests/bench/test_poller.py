@@ -17,7 +17,7 @@ from tests.conftest import make_settings
 from tests.fakes.runway import FakeRunway, FakeTask
 from tests.support import LiveServer
 
-N = int(os.environ.get("BENCH_TASKS", "500"))
+N = int(os.environ.get("BENCH_TASKS", "1000"))
 INTERVAL = float(os.environ.get("BENCH_POLL_INTERVAL_S", "1"))
 
 
@@ -62,10 +62,16 @@ async def test_poller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             )
         await collection.insert_many(docs)
         poller = server.runtime.poller
-        cycles = []
-        for _ in range(3):
-            await asyncio.sleep(INTERVAL * 1.2)
-            cycles.append(dict(poller.last_cycle))
+        cycles: list[dict[str, float]] = []
+        seen = poller.last_cycle
+        deadline = time.monotonic() + 300
+        while len(cycles) < 2 and time.monotonic() < deadline:  # two full cycles over the N tasks
+            await asyncio.sleep(0.05)
+            if poller.last_cycle is not seen:
+                seen = poller.last_cycle
+                if seen["tasks"]:
+                    cycles.append(dict(seen))
+        assert cycles, "the poller never checked the tasks"
         client = await server.connect("poll")
         fake.script.states = [{"status": "SUCCEEDED"}]
         done_at = time.monotonic()
