@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UI := ecosystem/timeline-ui
 
-.PHONY: run test test-ui test-fast lint typecheck bench smoke clean
+.PHONY: run test test-changestream test-ui test-fast lint typecheck bench smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,7 @@ run: $(STAMP)
 ## UI's tests when Node is installed (its browser tests when Chromium is there too)
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-changestream
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory test-ui; \
 	else echo "npm not found: UI tests skipped"; fi
 
@@ -38,6 +39,11 @@ test-ui: $(STAMP)
 	cd $(UI) && npm run check:types && npm run typecheck && npm test
 	@if [ -x "$(CHROMIUM)" ]; then cd $(UI) && CHROMIUM_PATH=$(CHROMIUM) npm run test:e2e; \
 	else echo "$(CHROMIUM) not found: browser tests skipped (apt-get install -y chromium)"; fi
+
+## test-changestream: the integration tests again with FANOUT=changestream (every event through MongoDB's change
+## stream), so the protocol's guarantees are shown to hold in the scale-out mode too
+test-changestream: $(STAMP)
+	FANOUT=changestream $(BIN)/python -m pytest tests/integration
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"

@@ -18,7 +18,8 @@ async def test_reorder(tmp_path: Path) -> None:
     proc, port = start_server(tmp_path / "data")
     try:
         await wait_http(f"http://127.0.0.1:{port}/health", proc)
-        async with connect(f"ws://127.0.0.1:{port}/ws?project=long", max_size=2**24) as ws:
+        # no client pings: 1000 creates are sent at once and queue up behind each other in front of the pong
+        async with connect(f"ws://127.0.0.1:{port}/ws?project=long", max_size=2**24, ping_interval=None) as ws:
             json.loads(await ws.recv())
             for i in range(N):
                 await ws.send(json.dumps({"type": "workspace.create", "id": f"c{i}", "workspace": {"title": str(i)}}))
