@@ -16,7 +16,7 @@ from protocol.inbound import CLIENT_MESSAGE_TYPES, ClientMessage
 from protocol.outbound import ServerMessage
 
 _CLIENT: Final[TypeAdapter[ClientMessage]] = TypeAdapter(ClientMessage)
-_OMIT_WHEN_NONE: Final = ("reply_to", "existed", "details")
+OMIT_WHEN_NONE: Final = ("reply_to", "existed", "details")
 
 
 class ProtocolError(Exception):
@@ -94,5 +94,5 @@ def parse_client_message(frame: str | bytes) -> ClientMessage:
 
 def encode(message: ServerMessage) -> str:
     """Serialise a server message; ``reply_to`` (and optional extras) are left out when unset."""
-    exclude = {name for name in _OMIT_WHEN_NONE if getattr(message, name, 0) is None}
+    exclude = {name for name in OMIT_WHEN_NONE if getattr(message, name, 0) is None}
     return message.model_dump_json(exclude=exclude)

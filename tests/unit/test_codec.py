@@ -26,6 +26,8 @@ from protocol import (
     parse_client_message,
 )
 from protocol.inbound import CLIENT_MESSAGE_TYPES
+from protocol.outbound import WorkspaceDeleted, WorkspaceReordered
+from protocol.schema import protocol_schema
 
 WID = "6b04721f56c295fbbd8e27de"
 WID2 = "6b0472205bc1a95fbbd8e27e"
@@ -593,3 +595,21 @@ def test_encode_error_shape_matches_protocol() -> None:
         "details": [{"loc": ["updates", "form_data", "duration_s"], "msg": "..."}],
     }
     assert "details" not in json.loads(encode(Error(code="internal", message="x")))
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        Pong(server_time="2026-11-29T00:00:00Z"),
+        WorkspaceDeleted(workspace_id="w1"),
+        Error(code="not_found", message="no such workspace"),
+        WorkspaceReordered(order=["a", "b"]),
+    ],
+    ids=lambda m: m.type,
+)
+def test_the_schema_requires_only_what_encode_always_writes(message: Any) -> None:
+    """/api/protocol (and the UI's generated types) must not promise fields that encode() leaves out when unset:
+    reply_to on broadcasts, existed and details when there is nothing to say."""
+    written = json.loads(encode(message))
+    definition = protocol_schema()["$defs"][type(message).__name__]
+    assert set(definition["required"]) <= set(written), sorted(set(definition["required"]) - set(written))

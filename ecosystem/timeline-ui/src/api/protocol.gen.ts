@@ -159,7 +159,7 @@ export interface ConnectionReady {
   connection_id: string;
   project: string;
   protocol: number;
-  reply_to: string | null;
+  reply_to?: string | null;
   server_time: string;
   type: 'connection.ready';
 }
@@ -168,7 +168,7 @@ export interface ConnectionReady {
  * via the `definition` "Pong".
  */
 export interface Pong {
-  reply_to: string | null;
+  reply_to?: string | null;
   server_time: string;
   type: 'pong';
 }
@@ -177,7 +177,7 @@ export interface Pong {
  * via the `definition` "WorkspaceListResult".
  */
 export interface WorkspaceListResult {
-  reply_to: string | null;
+  reply_to?: string | null;
   type: 'workspace.list_result';
   workspaces: Workspace[];
 }
@@ -242,7 +242,7 @@ export interface ErrorInfo {
  * via the `definition` "WorkspaceCreated".
  */
 export interface WorkspaceCreated {
-  reply_to: string | null;
+  reply_to?: string | null;
   type: 'workspace.created';
   workspace: Workspace;
 }
@@ -251,7 +251,7 @@ export interface WorkspaceCreated {
  * via the `definition` "SyncConfirm".
  */
 export interface SyncConfirm {
-  reply_to: string | null;
+  reply_to?: string | null;
   type: 'workspace.sync_confirm';
   updated_at: string;
   version: number;
@@ -262,8 +262,8 @@ export interface SyncConfirm {
  * via the `definition` "WorkspaceDeleted".
  */
 export interface WorkspaceDeleted {
-  existed: boolean | null;
-  reply_to: string | null;
+  existed?: boolean | null;
+  reply_to?: string | null;
   type: 'workspace.deleted';
   workspace_id: string;
 }
@@ -273,7 +273,7 @@ export interface WorkspaceDeleted {
  */
 export interface ReorderConfirm {
   order: string[];
-  reply_to: string | null;
+  reply_to?: string | null;
   type: 'workspace.reorder_confirm';
 }
 /**
@@ -284,7 +284,7 @@ export interface WorkspaceUpdated {
   changes: {
     [k: string]: unknown;
   };
-  reply_to: string | null;
+  reply_to?: string | null;
   type: 'workspace.updated';
   updated_at: string;
   version: number;
@@ -296,7 +296,7 @@ export interface WorkspaceUpdated {
  */
 export interface WorkspaceReordered {
   order: string[];
-  reply_to: string | null;
+  reply_to?: string | null;
   type: 'workspace.reordered';
 }
 /**
@@ -304,7 +304,7 @@ export interface WorkspaceReordered {
  * via the `definition` "VideoStatusUpdate".
  */
 export interface VideoStatusUpdate {
-  reply_to: string | null;
+  reply_to?: string | null;
   type: 'video.status_update';
   video: Video;
   workspace_id: string;
@@ -315,7 +315,7 @@ export interface VideoStatusUpdate {
  */
 export interface AiDelta {
   delta: string;
-  reply_to: string | null;
+  reply_to?: string | null;
   type: 'ai.delta';
   workspace_id: string;
 }
@@ -324,7 +324,7 @@ export interface AiDelta {
  * via the `definition` "AiSuggestion".
  */
 export interface AiSuggestion {
-  reply_to: string | null;
+  reply_to?: string | null;
   suggestion: AiEntry;
   type: 'ai.suggestion';
   workspace_id: string;
@@ -346,9 +346,9 @@ export interface ErrorMessage {
     | 'provider_error'
     | 'unavailable'
     | 'internal';
-  details: unknown;
+  details?: unknown;
   message: string;
-  reply_to: string | null;
+  reply_to?: string | null;
   type: 'error';
 }
 
