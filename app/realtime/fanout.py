@@ -43,7 +43,10 @@ from protocol.outbound import ServerMessage
 FIELD = "_fanout"
 Event = tuple[ServerMessage, str | None]  # (message, id of the sending connection, which must not get it)
 
-_HISTORY_LOST = frozenset({136, 280, 286})  # CappedPositionLost, ChangeStreamFatalError, ChangeStreamHistoryLost
+# CappedPositionLost, ChangeStreamFatalError, ChangeStreamHistoryLost, and older servers' "resume point no longer in
+# the oplog" / "resume token not found"
+_HISTORY_LOST = frozenset({136, 280, 286, 40576, 40585})
+_TOKEN_REFUSED = frozenset({2, 9})  # BadValue, FailedToParse: the database cannot use the token to resume at all
 _NOT_SUPPORTED = frozenset({40573})  # "The $changeStream stage is only supported on replica sets"
 _MAX_PENDING_DELETES = 10_000
 _MAX_BACKOFF_S = 5.0
@@ -146,6 +149,7 @@ class ChangeStreamFanout:
     async def run(self) -> None:
         backoff = 0.1
         while not self._stop.is_set():
+            opening = self._stream is None
             try:
                 if self._stream is None:
                     self._stream = await self._open()
@@ -156,7 +160,8 @@ class ChangeStreamFanout:
                 await self._follow(self._stream)
             except OperationFailure as exc:
                 await self._drop_stream()
-                if exc.code in _HISTORY_LOST:
+                refused = opening and self.resume_token is not None and exc.code in _TOKEN_REFUSED
+                if exc.code in _HISTORY_LOST or refused:
                     await self._history_lost(exc)
                 else:
                     logger.warning("change stream failed: {}; reopening in {:.1f} s", exc, backoff)
@@ -211,6 +216,12 @@ class ChangeStreamFanout:
         )
         self.resume_token = None
         self._pending_deletes.clear()
+        try:  # a fresh stream first, so a client that reconnects after the close below misses nothing more
+            self._stream = await self._open()
+            self.resume_token = self._stream.resume_token
+            self.up = True
+        except PyMongoError as again:  # run() opens it on its next turn
+            logger.warning("could not open a fresh change stream: {}", type(again).__name__)
         await self.hub.close_all(codes.WS_INTERNAL_ERROR, "missed changes; reconnect and reload")
 
     async def _pause(self, seconds: float) -> None:

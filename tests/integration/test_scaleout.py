@@ -18,9 +18,10 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from app.db import EmbeddedDatabase
+from tests.conftest import make_settings
 from tests.fakes.runway import VIDEO_BYTES, FakeRunway
 from tests.integration.test_video import png
-from tests.support import ServerProcess
+from tests.support import LiveServer, ServerProcess
 
 pytestmark = pytest.mark.slow
 
@@ -203,3 +204,46 @@ async def test_a_process_resumes_its_stream_after_a_hiccup(tmp_path: Path, failp
     assert await a1.nothing_more(0.5) == []
     assert await _metric(a, "fanout_stream_resumes") >= 1
     assert await _metric(a, "fanout_stream_up") == 1
+
+
+async def test_when_the_stream_cannot_resume_clients_are_told_to_reload(tmp_path: Path, failpoint_db: str) -> None:
+    """A's stream breaks and the database refuses A's resume token (as when the oplog has rolled past it): the
+    events in between are lost to A, so A closes its sockets with 1011 (clients reconnect and reload), opens a
+    fresh stream, and a client that reconnects hears of later changes again."""
+    db_name = "fan_" + re.sub(r"\W", "_", tmp_path.name)[-20:]
+    a = LiveServer(
+        make_settings(tmp_path / "a", failpoint_db + "&appName=procA", mongodb_db=db_name, fanout="changestream")
+    )
+    b = LiveServer(make_settings(tmp_path / "b", failpoint_db, mongodb_db=db_name, fanout="changestream"))
+    await a.start()
+    await b.start()
+    try:
+        a1, b1 = await a.connect("lost"), await b.connect("lost")
+        ws = await b1.create(title="before")
+        await a1.expect_type("workspace.created")
+
+        stream = a.runtime.fanout
+        admin: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(failpoint_db)
+        try:
+            fail = {"failCommands": ["getMore", "aggregate"], "closeConnection": True, "appName": "procA"}
+            await admin.admin.command("configureFailPoint", "failCommand", mode="alwaysOn", data=fail)
+            deadline = time.monotonic() + 10
+            while stream.up:
+                assert time.monotonic() < deadline, "A's stream never noticed the failpoint"
+                await asyncio.sleep(0.05)
+            stream.resume_token = {"_data": "00"}  # a token the database cannot resume from
+            await b1.request({"type": "workspace.update", "workspace_id": ws["id"], "updates": {"title": "missed"}})
+            await admin.admin.command("configureFailPoint", "failCommand", mode="off")
+        finally:
+            await admin.close()
+
+        await asyncio.wait_for(a1.ws.wait_closed(), 15)
+        assert a1.ws.close_code == 1011
+        again = await a.connect("lost")
+        await b1.request({"type": "workspace.update", "workspace_id": ws["id"], "updates": {"title": "after"}})
+        m = await again.expect_type("workspace.updated", timeout=10)
+        assert m["changes"] == {"title": "after"}
+        assert stream.up and stream.resume_token != {"_data": "00"}
+    finally:
+        await a.stop()
+        await b.stop()
