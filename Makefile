@@ -56,7 +56,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python -m pytest tests/bench -s -p no:randomly -o addopts=""
+	$(BIN)/python -m pytest tests/bench -s -p no:randomly -o addopts="" -o timeout=900
 
 smoke: $(STAMP)
 	$(BIN)/python ../shared/tools/protocol_smoke.py --python $(BIN)/python
