@@ -121,6 +121,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             on_deleted=on_deleted,
             on_reorder=metrics_.reorder_writes.inc,
         )
+        bulk = workspaces.bulk
+        metrics_.write_commands.set_function(lambda: float(bulk.commands))
         poller = Poller(
             collection,
             PollerLease.get_pymongo_collection(),

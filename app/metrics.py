@@ -40,6 +40,11 @@ class Metrics:
         )
 
         # FANOUT=changestream (read from the fanout when scraped)
+        self.write_commands = Gauge(
+            "db_workspace_write_commands",
+            "Database commands that carried the writer's workspace writes (several workspaces share one bulk_write)",
+            registry=r,
+        )
         self.fanout_up = Gauge("fanout_stream_up", "1 while the change stream is being followed", registry=r)
         self.fanout_resumes = Gauge(
             "fanout_stream_resumes", "Times the change stream was reopened from its resume token", registry=r

@@ -1,8 +1,9 @@
 """Workspace operations shared by the WebSocket handlers and the REST routes.
 
-Updates go through the coalescing writer: per workspace one ``find_one_and_update`` at a time, guarded by the
-version it was computed from, so the merged ``form_data`` limits are checked against what is stored without a
-read per update (the form of recently written workspaces is cached, and a version mismatch reloads it).
+Updates go through the coalescing writer: per workspace one ``update_one`` at a time, guarded by the version it
+was computed from, so the merged ``form_data`` limits are checked against what is stored without a read per
+update (the form of recently written workspaces is cached, and a version mismatch reloads it). The writes of
+different workspaces that are ready together go to the database as one ``bulk_write`` (``app.services.bulk``).
 Structural changes of a timeline (create, delete, reorder) are serialised per project in this process.
 
 Every write that other connections must hear of goes through the fanout (``app.realtime.fanout``): the events
@@ -33,6 +34,7 @@ from app.media import MediaStore
 from app.realtime.fanout import FIELD as FANOUT_FIELD
 from app.realtime.fanout import Event, Fanout
 from app.realtime.writer import CoalescingWriter
+from app.services.bulk import BulkUpdater
 from app.services.ordering import plan_reorder, position_for_insert, renumber
 from protocol import (
     Workspace,
@@ -148,6 +150,7 @@ class WorkspaceService:
         self.writer: CoalescingWriter[Key, Patch, WriteResult] = CoalescingWriter(
             self._flush, debounce_s=debounce_s, max_wait_s=max_wait_s
         )
+        self.bulk = BulkUpdater(collection)  # the writes of several workspaces that are ready together: one command
         self._forms: OrderedDict[Key, _Cached] = OrderedDict()
         self._project_locks: dict[str, asyncio.Lock] = {}
         self.coalesced_updates = 0  # updates that shared a write with an earlier one
@@ -335,11 +338,11 @@ class WorkspaceService:
             started = time.perf_counter()
             # Guarded by the version the merge was computed from, so when it matches the new version is known
             # (old + 1): update_one suffices, no document comes back.
-            written = await self.collection.update_one(
+            matched = await self.bulk.update_one(
                 {"_id": ObjectId(workspace_id), "project": project, "version": cached.version},
                 _mongo_update(merged, now, self.fanout.carry(project, events)),
             )
-            if written.matched_count == 0:
+            if not matched:
                 reload = True  # someone else wrote (or it was deleted): reload and try again
                 continue
             if self.on_write is not None:

@@ -68,6 +68,7 @@ async def test_updates(tmp_path: Path) -> None:
         await database.stop()
     writes = after.get("db_workspace_writes_total", 0) - before.get("db_workspace_writes_total", 0)
     updates = after.get("workspace_updates_total", 0) - before.get("workspace_updates_total", 0)
+    commands = after.get("db_workspace_write_commands", 0) - before.get("db_workspace_write_commands", 0)
 
     echo_port = free_port()
     echo = subprocess.Popen([sys.executable, "-m", "tests.bench.echo_server", "--port", str(echo_port)], cwd=ROOT)
@@ -102,7 +103,7 @@ async def test_updates(tmp_path: Path) -> None:
                 f"{baseline['p99_ms']}; target p99 < 100)",
             ),
             ("errors / unanswered", f"{ours['errors']} / {ours['unanswered']}"),
-            ("database writes", f"{writes:.0f} for {updates:.0f} updates"),
+            ("database writes", f"{writes:.0f} for {updates:.0f} updates, in {commands:.0f} commands (bulk_write)"),
             ("updates per write", f"{updates / writes:.2f}  (target >= 4)" if writes else "n/a"),
             ("db single-doc updates/s", f"{raw_rate:.0f}  (PyMongo, one client, sequential)"),
             (

@@ -1,0 +1,62 @@
+"""Group commit across documents: the single-document updates that are ready together go as one ``bulk_write``.
+
+The coalescing writer already merges the updates of one workspace into one write, but each workspace's write was
+its own command: under load (many workspaces edited at once) that is one round trip, and on the embedded
+database one commit, per workspace. ``BulkUpdater.update_one`` has the meaning of ``collection.update_one``
+(it tells whether the filter matched) and is built on the same ``CoalescingWriter``: while one ``bulk_write`` is
+in flight, the updates that arrive wait and go together in the next one. An idle updater sends at once, so a lone
+update costs one round trip as before.
+
+``bulk_write`` reports only how many filters matched in all. When that is all of them (the usual case) each one
+matched. Otherwise each update also set a field ``_w`` to a token of its own, and the documents are read back:
+an update matched exactly when its document holds its token (no other update of this process can touch that
+document meanwhile: the writer keeps one write per workspace in flight).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from pymongo import UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError
+
+from app.realtime.writer import CoalescingWriter
+
+TOKEN = "_w"
+_Update = tuple[dict[str, Any], dict[str, Any], str]  # (filter, update, token)
+
+
+class BulkUpdater:
+    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
+        self.collection = collection
+        self._writer: CoalescingWriter[None, _Update, bool] = CoalescingWriter(self._flush)
+        self.commands = 0  # bulk_write commands sent (each holds one or more document updates)
+
+    async def update_one(self, query: dict[str, Any], update: dict[str, Any]) -> bool:
+        """Apply ``update`` to the document ``query`` matches; True when it matched (and so was applied)."""
+        token = secrets.token_hex(8)
+        update = {**update, "$set": {**update.get("$set", {}), TOKEN: token}}
+        return await self._writer.submit(None, (query, update, token))
+
+    async def _flush(self, _key: None, batch: list[_Update]) -> list[bool | BaseException]:
+        self.commands += 1
+        if len(batch) == 1:
+            query, update, _token = batch[0]
+            return [(await self.collection.update_one(query, update)).matched_count == 1]
+        failed: dict[int, BaseException] = {}
+        try:
+            result = await self.collection.bulk_write(
+                [UpdateOne(query, update) for query, update, _ in batch], ordered=False
+            )
+            matched = result.matched_count
+        except BulkWriteError as exc:  # some updates were refused; the others went through
+            matched = int(exc.details.get("nMatched", 0))
+            for error in exc.details.get("writeErrors", []):
+                failed[int(error["index"])] = exc
+        if matched == len(batch) - len(failed):
+            return [failed.get(i, True) for i in range(len(batch))]
+        ids = [query["_id"] for query, _, _ in batch]
+        held = {doc["_id"]: doc.get(TOKEN) async for doc in self.collection.find({"_id": {"$in": ids}}, {TOKEN: 1})}
+        return [failed.get(i, held.get(query["_id"]) == token) for i, (query, _, token) in enumerate(batch)]

@@ -1,0 +1,56 @@
+"""BulkUpdater against the real database: updates that are ready together share one bulk_write, and each still
+learns whether its own filter matched."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+
+from app.services.bulk import TOKEN, BulkUpdater
+
+
+@pytest.fixture
+async def collection(db_uri: str) -> AsyncIterator[AsyncCollection[dict[str, Any]]]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(db_uri)
+    name = "bulk_" + uuid.uuid4().hex[:10]
+    yield client[name]["docs"]
+    await client.drop_database(name)
+    await client.close()
+
+
+async def test_a_lone_update_is_one_command_and_says_whether_it_matched(
+    collection: AsyncCollection[dict[str, Any]],
+) -> None:
+    await collection.insert_one({"_id": 1, "version": 1})
+    bulk = BulkUpdater(collection)
+    assert await bulk.update_one({"_id": 1, "version": 1}, {"$set": {"a": 1}, "$inc": {"version": 1}}) is True
+    assert await bulk.update_one({"_id": 1, "version": 1}, {"$set": {"a": 2}, "$inc": {"version": 1}}) is False
+    assert bulk.commands == 2
+    doc = await collection.find_one({"_id": 1})
+    assert doc is not None and doc["a"] == 1 and doc["version"] == 2
+
+
+async def test_updates_ready_together_share_a_command_and_each_learns_its_own_outcome(
+    collection: AsyncCollection[dict[str, Any]],
+) -> None:
+    await collection.insert_many([{"_id": i, "version": 1} for i in range(12)])
+    bulk = BulkUpdater(collection)
+    # Every third filter names a version the document does not have (as when another process wrote first), and
+    # one names a document that is not there (deleted meanwhile).
+    queries = [{"_id": i, "version": 5 if i % 3 == 0 else 1} for i in range(12)] + [{"_id": 99, "version": 1}]
+    outcomes = await asyncio.gather(
+        *(bulk.update_one(q, {"$set": {"a": q["_id"]}, "$inc": {"version": 1}}) for q in queries)
+    )
+    assert outcomes == [i % 3 != 0 for i in range(12)] + [False]
+    assert bulk.commands == 1  # submitted together, sent together
+    async for doc in collection.find():
+        applied = doc["_id"] % 3 != 0
+        assert (doc.get("a") == doc["_id"]) is applied and doc["version"] == (2 if applied else 1)
+        assert (TOKEN in doc) is applied
+    assert await collection.count_documents({}) == 12
