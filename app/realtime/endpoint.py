@@ -63,48 +63,50 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     bucket = TokenBucket(settings.ws_rate, settings.ws_burst)
     slots = asyncio.Semaphore(MAX_IN_FLIGHT)
     close_code = codes.WS_NORMAL_CLOSURE
-    try:
-        while True:
-            frame = await websocket.receive()
-            if frame["type"] == "websocket.disconnect":
-                close_code = frame.get("code", codes.WS_NORMAL_CLOSURE)
-                break
-            text: str | None = frame.get("text")
-            data: bytes | None = frame.get("bytes")
-            size = len(data) if text is None and data is not None else len(text.encode()) if text else 0
-            if size > settings.max_message_bytes:
-                close_code = codes.WS_MESSAGE_TOO_BIG
-                await conn.close(codes.WS_MESSAGE_TOO_BIG, "message too big")
-                break
-            ctx = Context(runtime, conn, None)
-            if not bucket.take():
-                ctx.message_id = _reply_id(text)
-                send_error(ctx, AppError(codes.RATE_LIMITED, "too many messages; this one was dropped"))
-                runtime.metrics.errors.labels(code=codes.RATE_LIMITED).inc()
-                continue
-            try:
-                msg = parse_client_message(text if text is not None else (data or b""))
-            except ProtocolError as exc:
-                ctx.message_id = exc.reply_to
-                send_error(ctx, exc)
-                runtime.metrics.errors.labels(code=exc.code).inc()
-                continue
-            ctx.message_id = msg.id
-            runtime.metrics.messages.labels(type=msg.type).inc()
-            if runtime.shutting_down:
-                send_error(ctx, AppError(codes.UNAVAILABLE, "the server is shutting down; nothing was changed"))
-                continue
-            handler = HANDLERS.get(type(msg))
-            if handler is None:
-                send_error(ctx, AppError(codes.UNAVAILABLE, f"{msg.type} is not available on this server"))
-                continue
-            await slots.acquire()
-            task = runtime.spawn(run_handler(ctx, handler, msg), name=f"{conn.id}:{msg.type}")
-            task.add_done_callback(lambda _t: slots.release())
-    except WebSocketDisconnect as exc:
-        close_code = exc.code
-    finally:
-        runtime.hub.remove(conn)
-        runtime.metrics.connections.dec()
-        await conn.stop()
-        logger.info("ws close {} code={} ({} open)", conn.id, close_code, runtime.hub.count)
+    # Log lines of this connection, and of the handler tasks it spawns (they copy the context), name it.
+    with logger.contextualize(conn=conn.id):
+        try:
+            while True:
+                frame = await websocket.receive()
+                if frame["type"] == "websocket.disconnect":
+                    close_code = frame.get("code", codes.WS_NORMAL_CLOSURE)
+                    break
+                text: str | None = frame.get("text")
+                data: bytes | None = frame.get("bytes")
+                size = len(data) if text is None and data is not None else len(text.encode()) if text else 0
+                if size > settings.max_message_bytes:
+                    close_code = codes.WS_MESSAGE_TOO_BIG
+                    await conn.close(codes.WS_MESSAGE_TOO_BIG, "message too big")
+                    break
+                ctx = Context(runtime, conn, None)
+                if not bucket.take():
+                    ctx.message_id = _reply_id(text)
+                    send_error(ctx, AppError(codes.RATE_LIMITED, "too many messages; this one was dropped"))
+                    runtime.metrics.errors.labels(code=codes.RATE_LIMITED).inc()
+                    continue
+                try:
+                    msg = parse_client_message(text if text is not None else (data or b""))
+                except ProtocolError as exc:
+                    ctx.message_id = exc.reply_to
+                    send_error(ctx, exc)
+                    runtime.metrics.errors.labels(code=exc.code).inc()
+                    continue
+                ctx.message_id = msg.id
+                runtime.metrics.count_message(msg.type)
+                if runtime.shutting_down:
+                    send_error(ctx, AppError(codes.UNAVAILABLE, "the server is shutting down; nothing was changed"))
+                    continue
+                handler = HANDLERS.get(type(msg))
+                if handler is None:
+                    send_error(ctx, AppError(codes.UNAVAILABLE, f"{msg.type} is not available on this server"))
+                    continue
+                await slots.acquire()
+                task = runtime.spawn(run_handler(ctx, handler, msg), name=f"{conn.id}:{msg.type}")
+                task.add_done_callback(lambda _t: slots.release())
+        except WebSocketDisconnect as exc:
+            close_code = exc.code
+        finally:
+            runtime.hub.remove(conn)
+            runtime.metrics.connections.dec()
+            await conn.stop()
+            logger.info("ws close {} code={} ({} open)", conn.id, close_code, runtime.hub.count)

@@ -136,8 +136,7 @@ def send_error(ctx: Context, exc: BaseException) -> str:
 async def run_handler(ctx: Context, handler: Handler, msg: Any) -> None:
     metrics = ctx.runtime.metrics
     try:
-        with logger.contextualize(conn=ctx.conn.id, msg_type=msg.type):
-            await handler(ctx, msg)
+        await handler(ctx, msg)  # the log context (conn) is the endpoint's, copied into this task
     except Exception as exc:
         code = send_error(ctx, exc)
         metrics.errors.labels(code=code).inc()
