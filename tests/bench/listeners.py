@@ -62,6 +62,7 @@ async def main_async(args: argparse.Namespace) -> None:
             await asyncio.sleep(0.05)  # do not flood the accept queue
     await ready.wait()
     print(json.dumps({"connected": counter[0]}), flush=True)
+    cpu = time.process_time()  # from here on: receiving the events
     if args.events == 0:
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # told to stop
         hold.set()
@@ -75,6 +76,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 "p50_ms": round(latencies[n // 2] * 1000, 2) if n else None,
                 "p99_ms": round(latencies[min(n - 1, int(n * 0.99))] * 1000, 2) if n else None,
                 "max_ms": round(latencies[-1] * 1000, 2) if n else None,
+                "cpu_s": round(time.process_time() - cpu, 3),  # this client's CPU while receiving
             }
         ),
         flush=True,

@@ -75,7 +75,8 @@ def _row(label: str, result: dict, server_cpu: float) -> tuple[str, str]:
         label,
         f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, max {result['max_ms']} ms "
         f"({result['deliveries']} deliveries; target p99 < 250 ms); "
-        f"server CPU {1e6 * server_cpu / max(result['deliveries'], 1):.0f} us per delivery",
+        f"CPU per delivery: server {1e6 * server_cpu / max(result['deliveries'], 1):.0f} us (connecting "
+        f"included), listening client {1e6 * result['cpu_s'] / max(result['deliveries'], 1):.0f} us",
     )
 
 
