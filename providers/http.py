@@ -16,11 +16,13 @@ from typing import TypeVar
 
 import httpx
 
+from providers.base import ProviderConfig
 from providers.errors import (
     ProviderAuthError,
     ProviderBadResponse,
     ProviderError,
     ProviderInvalidRequest,
+    ProviderNotConfigured,
     ProviderRateLimited,
     ProviderUnavailable,
 )
@@ -136,3 +138,38 @@ async def send(
     if response.status_code >= 400:
         raise error(response)
     return response
+
+
+class BearerKeyAdapter:
+    """What the Seedance, MiniMax and Luma adapters share: a base URL, an API key sent as
+    ``Authorization: Bearer``, and every request through ``send`` with the vendor's error translation (which
+    masks the key). A subclass sets ``name``, ``default_base_url``, ``missing_key`` and ``_http_error``."""
+
+    name: str
+    default_base_url: str
+    missing_key: str  # the ProviderNotConfigured message, naming the variable to set
+
+    def __init__(self, config: ProviderConfig, http: httpx.AsyncClient) -> None:
+        self._config = config
+        self._http = http
+        self._base = (config.base_url or self.default_base_url).rstrip("/")
+
+    def _key(self) -> str:
+        if not self._config.api_key:
+            raise ProviderNotConfigured(self.missing_key, provider=self.name)
+        return self._config.api_key
+
+    def _http_error(self, response: httpx.Response, key: str) -> ProviderError:
+        raise NotImplementedError
+
+    async def _send(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+        key = self._key()
+        return await send(
+            self._http,
+            method,
+            f"{self._base}{path}",
+            provider=self.name,
+            error=lambda response: self._http_error(response, key),
+            headers={"Authorization": f"Bearer {key}"},
+            **kwargs,
+        )

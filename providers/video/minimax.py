@@ -23,12 +23,11 @@ from providers.errors import (
     ProviderBadResponse,
     ProviderError,
     ProviderInvalidRequest,
-    ProviderNotConfigured,
     ProviderQuotaExceeded,
     ProviderRateLimited,
     ProviderUnavailable,
 )
-from providers.http import classify_http_error, json_or_error, parse_retry_after, send
+from providers.http import BearerKeyAdapter, classify_http_error, json_or_error, parse_retry_after
 from providers.video._shot import compose_prompt, shot_directions
 
 log = logging.getLogger(__name__)
@@ -184,38 +183,22 @@ def _parse_file(data: dict[str, Any]) -> str:
 # --- the adapter --------------------------------------------------------------------------------------------------
 
 
-class MinimaxProvider:
+class MinimaxProvider(BearerKeyAdapter):
     name = NAME
     default_base_url = "https://api.minimax.io"
     default_model = "MiniMax-Hailuo-02"
+    missing_key = "minimax: no API key configured (MINIMAX_API_KEY)"
 
-    def __init__(self, config: ProviderConfig, http: httpx.AsyncClient) -> None:
-        self._config = config
-        self._http = http
-        self._base = (config.base_url or self.default_base_url).rstrip("/")
-
-    def _key(self) -> str:
-        if not self._config.api_key:
-            raise ProviderNotConfigured("minimax: no API key configured (MINIMAX_API_KEY)", provider=NAME)
-        return self._config.api_key
+    def _http_error(self, response: httpx.Response, key: str) -> ProviderError:
+        return _http_error(response, key)
 
     async def _call(
         self, method: str, path: str, *, json: dict[str, Any] | None = None, params: dict[str, str] | None = None
     ) -> dict[str, Any]:
         """One request, with HTTP errors and HTTP-200 ``base_resp`` errors both raised."""
-        key = self._key()
-        response = await send(
-            self._http,
-            method,
-            f"{self._base}{path}",
-            provider=NAME,
-            error=lambda r: _http_error(r, key),
-            headers={"Authorization": f"Bearer {key}"},
-            json=json,
-            params=params,
-        )
+        response = await self._send(method, path, json=json, params=params)
         data = json_or_error(response, provider=NAME)
-        error = _body_error(data, response, key)
+        error = _body_error(data, response, self._key())
         if error is not None:
             raise error
         return data

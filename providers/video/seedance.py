@@ -22,11 +22,10 @@ from providers.errors import (
     ProviderBadResponse,
     ProviderError,
     ProviderInvalidRequest,
-    ProviderNotConfigured,
     ProviderQuotaExceeded,
     ProviderUnavailable,
 )
-from providers.http import classify_http_error, json_or_error, send
+from providers.http import BearerKeyAdapter, classify_http_error, json_or_error
 from providers.video._shot import compose_prompt, shot_directions
 
 log = logging.getLogger(__name__)
@@ -170,32 +169,14 @@ def _http_error(response: httpx.Response, secret: str) -> ProviderError:
 # --- the adapter --------------------------------------------------------------------------------------------------
 
 
-class SeedanceProvider:
+class SeedanceProvider(BearerKeyAdapter):
     name = NAME
     default_base_url = "https://ark.cn-beijing.volces.com/api/v3"
     default_model = "doubao-seedance-1-0-pro-250528"
+    missing_key = "seedance: no Ark API key configured (SEEDANCE_API_KEY)"
 
-    def __init__(self, config: ProviderConfig, http: httpx.AsyncClient) -> None:
-        self._config = config
-        self._http = http
-        self._base = (config.base_url or self.default_base_url).rstrip("/")
-
-    def _key(self) -> str:
-        if not self._config.api_key:
-            raise ProviderNotConfigured("seedance: no Ark API key configured (SEEDANCE_API_KEY)", provider=NAME)
-        return self._config.api_key
-
-    async def _send(self, method: str, path: str, *, json: dict[str, Any] | None = None) -> httpx.Response:
-        key = self._key()
-        return await send(
-            self._http,
-            method,
-            f"{self._base}{path}",
-            provider=NAME,
-            error=lambda response: _http_error(response, key),
-            headers={"Authorization": f"Bearer {key}"},
-            json=json,
-        )
+    def _http_error(self, response: httpx.Response, key: str) -> ProviderError:
+        return _http_error(response, key)
 
     async def submit(self, job: VideoJob) -> ProviderTask:
         self._key()  # refuse before building a data URI we cannot send
