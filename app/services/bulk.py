@@ -9,8 +9,10 @@ update costs one round trip as before.
 
 ``bulk_write`` reports only how many filters matched in all. When that is all of them (the usual case) each one
 matched. Otherwise each update also set a field ``_w`` to a token of its own, and the documents are read back:
-an update matched exactly when its document holds its token (no other update of this process can touch that
-document meanwhile: the writer keeps one write per workspace in flight).
+an update matched exactly when its document holds its token. Only the writer sets ``_w`` and it keeps one write
+per workspace in flight, so within a process nothing replaces a token before it is read; another process's
+writer could, in the moment between, and the update would then be taken as unmatched and retried (same data,
+one more version and broadcast).
 """
 
 from __future__ import annotations
