@@ -8,11 +8,9 @@ in flight, the updates that arrive wait and go together in the next one. An idle
 update costs one round trip as before.
 
 ``bulk_write`` reports only how many filters matched in all. When that is all of them (the usual case) each one
-matched. Otherwise each update also set a field ``_w`` to a token of its own, and the documents are read back:
-an update matched exactly when its document holds its token. Only the writer sets ``_w`` and it keeps one write
-per workspace in flight, so within a process nothing replaces a token before it is read; another process's
-writer could, in the moment between, and the update would then be taken as unmatched and retried (same data,
-one more version and broadcast).
+matched. Otherwise the documents are read back: each update also pushed a token of its own onto ``_w`` (which
+keeps the last few), so an update matched exactly when its document holds its token, whatever other writers
+(other processes included) did to the document in between.
 """
 
 from __future__ import annotations
@@ -27,6 +25,7 @@ from pymongo.errors import BulkWriteError
 from app.realtime.writer import CoalescingWriter
 
 TOKEN = "_w"
+_KEEP = 8  # tokens kept per document: far more writes than can land between a bulk_write and its read-back
 _Update = tuple[dict[str, Any], dict[str, Any], str]  # (filter, update, token)
 
 
@@ -39,7 +38,7 @@ class BulkUpdater:
     async def update_one(self, query: dict[str, Any], update: dict[str, Any]) -> bool:
         """Apply ``update`` to the document ``query`` matches; True when it matched (and so was applied)."""
         token = secrets.token_hex(8)
-        update = {**update, "$set": {**update.get("$set", {}), TOKEN: token}}
+        update = {**update, "$push": {**update.get("$push", {}), TOKEN: {"$each": [token], "$slice": -_KEEP}}}
         return await self._writer.submit(None, (query, update, token))
 
     async def _flush(self, _key: None, batch: list[_Update]) -> list[bool | BaseException]:
@@ -61,4 +60,4 @@ class BulkUpdater:
             return [failed.get(i, True) for i in range(len(batch))]
         ids = [query["_id"] for query, _, _ in batch]
         held = {doc["_id"]: doc.get(TOKEN) async for doc in self.collection.find({"_id": {"$in": ids}}, {TOKEN: 1})}
-        return [failed.get(i, held.get(query["_id"]) == token) for i, (query, _, token) in enumerate(batch)]
+        return [failed.get(i, token in (held.get(query["_id"]) or ())) for i, (query, _, token) in enumerate(batch)]
