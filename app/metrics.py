@@ -42,12 +42,13 @@ class Metrics:
             "provider_errors_total", "Provider request errors", ["provider", "kind"], registry=r
         )
 
-        # FANOUT=changestream (read from the fanout when scraped)
+        # read from their owners when scraped (set_function in app.main)
         self.write_commands = Gauge(
             "db_workspace_write_commands",
             "Database commands that carried the writer's workspace writes (several workspaces share one bulk_write)",
             registry=r,
         )
+        # FANOUT=changestream
         self.fanout_up = Gauge("fanout_stream_up", "1 while the change stream is being followed", registry=r)
         self.fanout_resumes = Gauge(
             "fanout_stream_resumes", "Times the change stream was reopened from its resume token", registry=r
