@@ -141,13 +141,15 @@ async def send(
 
 
 class BearerKeyAdapter:
-    """What the Seedance, MiniMax and Luma adapters share: a base URL, an API key sent as
+    """What the Runway, Seedance, MiniMax and Luma adapters share: a base URL, an API key sent as
     ``Authorization: Bearer``, and every request through ``send`` with the vendor's error translation (which
-    masks the key). A subclass sets ``name``, ``default_base_url``, ``missing_key`` and ``_http_error``."""
+    masks the key). A subclass sets ``name``, ``default_base_url``, ``missing_key`` and ``_http_error``, and
+    ``headers`` when the vendor wants more on every request."""
 
     name: str
     default_base_url: str
     missing_key: str  # the ProviderNotConfigured message, naming the variable to set
+    headers: dict[str, str] = {}
 
     def __init__(self, config: ProviderConfig, http: httpx.AsyncClient) -> None:
         self._config = config
@@ -170,6 +172,6 @@ class BearerKeyAdapter:
             f"{self._base}{path}",
             provider=self.name,
             error=lambda response: self._http_error(response, key),
-            headers={"Authorization": f"Bearer {key}"},
+            headers={**self.headers, "Authorization": f"Bearer {key}"},
             **kwargs,
         )

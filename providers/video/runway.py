@@ -15,8 +15,8 @@ from urllib.parse import quote
 import httpx
 
 from providers.base import ProviderConfig, ProviderTask, TaskStatus, VideoJob, VideoState
-from providers.errors import ProviderBadResponse, ProviderError, ProviderNotConfigured
-from providers.http import classify_http_error, json_or_error, transport_error
+from providers.errors import ProviderBadResponse, ProviderError
+from providers.http import BearerKeyAdapter, classify_http_error, json_or_error
 from providers.video._shot import compose_prompt, shot_directions, utf16_len
 
 log = logging.getLogger(__name__)
@@ -159,46 +159,30 @@ def _http_error(response: httpx.Response, secret: str) -> ProviderError:
 # --- the adapter --------------------------------------------------------------------------------------------------
 
 
-class RunwayProvider:
+class RunwayProvider(BearerKeyAdapter):
     name = "runway"
     default_base_url = "https://api.dev.runwayml.com"
     default_model = "gen4_turbo"
+    missing_key = "runway: no API key configured (RUNWAY_API_KEY)"
+    headers = {"X-Runway-Version": API_VERSION}
 
-    def __init__(self, config: ProviderConfig, http: httpx.AsyncClient) -> None:
-        self._config = config
-        self._http = http
-        self._base = (config.base_url or self.default_base_url).rstrip("/")
-
-    def _key(self) -> str:
-        if not self._config.api_key:
-            raise ProviderNotConfigured("runway: no API key configured (RUNWAY_API_KEY)", provider=self.name)
-        return self._config.api_key
-
-    async def _request(self, method: str, path: str, *, json: dict[str, Any] | None = None) -> httpx.Response:
-        key = self._key()
-        headers = {"Authorization": f"Bearer {key}", "X-Runway-Version": API_VERSION}
-        try:
-            response = await self._http.request(method, f"{self._base}{path}", headers=headers, json=json)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, provider=self.name) from exc
-        if not response.is_success:
-            raise _http_error(response, key)
-        return response
+    def _http_error(self, response: httpx.Response, key: str) -> ProviderError:
+        return _http_error(response, key)
 
     async def submit(self, job: VideoJob) -> ProviderTask:
-        response = await self._request("POST", "/v1/image_to_video", json=_build_request(job, self._config))
+        response = await self._send("POST", "/v1/image_to_video", json=_build_request(job, self._config))
         task_id = json_or_error(response, provider=self.name).get("id")
         if not isinstance(task_id, str) or not task_id:
             raise ProviderBadResponse("runway: create response has no task id", provider=self.name)
         return ProviderTask(task_id=task_id, status="queued")
 
     async def status(self, task_id: str) -> TaskStatus:
-        response = await self._request("GET", f"/v1/tasks/{quote(task_id, safe='')}")
+        response = await self._send("GET", f"/v1/tasks/{quote(task_id, safe='')}")
         return _parse_status(json_or_error(response, provider=self.name))
 
     async def cancel(self, task_id: str) -> bool:
         """Cancel a pending/running task. Careful: on a finished task Runway's DELETE deletes it."""
-        await self._request("DELETE", f"/v1/tasks/{quote(task_id, safe='')}")
+        await self._send("DELETE", f"/v1/tasks/{quote(task_id, safe='')}")
         return True
 
     async def aclose(self) -> None:
