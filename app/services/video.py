@@ -12,7 +12,6 @@ from typing import Any
 
 from bson import ObjectId
 from loguru import logger
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from app.db import utcnow, video_to_wire
@@ -136,13 +135,11 @@ class VideoService:
         }
         wire = video_to_wire(video)
         carried, events = self.status_events(project, workspace_id, wire, exclude=origin)
-        stored = await self.collection.find_one_and_update(
+        stored = await self.collection.update_one(
             {"_id": raw["_id"], "video.status": {"$nin": list(ACTIVE)}},
             {"$set": {"video": video, "updated_at": now, **carried}, "$inc": {"version": 1}},
-            projection={"_id": 1},
-            return_document=ReturnDocument.AFTER,
         )
-        if stored is None:  # lost a race with another generate (or a delete): do not leave an orphan task
+        if not stored.matched_count:  # lost a race with another generate (or a delete): do not leave an orphan task
             await self._cancel_quietly(provider.name, task.task_id)
             raise AppError(codes.CONFLICT, "a generation is already queued or generating for this workspace")
         if self.metrics is not None:
@@ -161,16 +158,14 @@ class VideoService:
         now = utcnow()
         wire = video_to_wire({**video, "status": "cancelled", "updated_at": now})
         carried, events = self.status_events(project, workspace_id, wire, exclude=origin)
-        stored = await self.collection.find_one_and_update(
+        stored = await self.collection.update_one(
             {"_id": raw["_id"], "video.task_id": video["task_id"], "video.status": {"$in": list(ACTIVE)}},
             {
                 "$set": {"video.status": "cancelled", "video.updated_at": now, "updated_at": now, **carried},
                 "$inc": {"version": 1},
             },
-            projection={"_id": 1},
-            return_document=ReturnDocument.AFTER,
         )
-        if stored is None:
+        if not stored.matched_count:
             raise AppError(codes.CONFLICT, "the generation finished before it could be cancelled")
         if self.metrics is not None:
             self.metrics.generations.labels(provider=provider.name, outcome="cancelled").inc()
