@@ -158,23 +158,18 @@ class ChangeStreamFanout:
                     logger.info("change stream reopened from its resume token")
                     backoff = 0.1
                 await self._follow(self._stream)
-            except OperationFailure as exc:
+            except Exception as exc:  # a bug in a consumer must not end this process's fanout for good either
                 await self._drop_stream()
-                refused = opening and self.resume_token is not None and exc.code in _TOKEN_REFUSED
-                if exc.code in _HISTORY_LOST or refused:
-                    await self._history_lost(exc)
+                if isinstance(exc, OperationFailure):
+                    refused = opening and self.resume_token is not None and exc.code in _TOKEN_REFUSED
+                    if exc.code in _HISTORY_LOST or refused:
+                        await self._history_lost(exc)
+                        continue
+                if isinstance(exc, PyMongoError):  # network errors name hosts: log the kind, not the text
+                    what = exc if isinstance(exc, OperationFailure) else type(exc).__name__
+                    logger.warning("change stream interrupted: {}; reopening in {:.1f} s", what, backoff)
                 else:
-                    logger.warning("change stream failed: {}; reopening in {:.1f} s", exc, backoff)
-                    await self._pause(backoff)
-                    backoff = min(backoff * 2, _MAX_BACKOFF_S)
-            except PyMongoError as exc:
-                await self._drop_stream()
-                logger.warning("change stream interrupted: {}; reopening in {:.1f} s", type(exc).__name__, backoff)
-                await self._pause(backoff)
-                backoff = min(backoff * 2, _MAX_BACKOFF_S)
-            except Exception:  # a bug must not end the fanout of this process for good
-                await self._drop_stream()
-                logger.exception("change stream consumer failed; reopening in {:.1f} s", backoff)
+                    logger.exception("change stream consumer failed; reopening in {:.1f} s", backoff)
                 await self._pause(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
         await self._drop_stream()
