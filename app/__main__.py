@@ -65,7 +65,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 async def serve(settings: Settings) -> int:
     embedded: EmbeddedDatabase | None = None
     if settings.mongodb_uri is None:
-        embedded = EmbeddedDatabase(settings.db_dir, log_file=settings.logs_dir / "db.log")
+        # The server binds its port only after the database is up: keep the database off it.
+        embedded = EmbeddedDatabase(settings.db_dir, log_file=settings.logs_dir / "db.log", avoid_ports={settings.port})
         uri = await embedded.start()
         settings = settings.model_copy(update={"mongodb_uri": SecretStr(uri)})
     try:

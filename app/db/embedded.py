@@ -18,7 +18,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from loguru import logger
@@ -28,11 +28,15 @@ from pymongo.errors import PyMongoError
 _PR_SET_PDEATHSIG = 1
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def free_port(avoid: Collection[int] = ()) -> int:
+    """A loopback port nobody listens on now, other than those in ``avoid`` (ports promised to someone else who
+    has not bound them yet: the server's own, when the database starts first)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port not in avoid:
+            return port
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
@@ -64,10 +68,17 @@ def _is_our_database(pid: int, db_dir: Path) -> bool:
 
 class EmbeddedDatabase:
     def __init__(
-        self, db_dir: Path, *, port: int | None = None, log_file: Path | None = None, extra_args: Sequence[str] = ()
+        self,
+        db_dir: Path,
+        *,
+        port: int | None = None,
+        log_file: Path | None = None,
+        extra_args: Sequence[str] = (),
+        avoid_ports: Collection[int] = (),
     ) -> None:
         self.db_dir = db_dir.resolve()
         self.extra_args = list(extra_args)  # more secantus flags (tests: --enable-test-commands)
+        self.avoid_ports = set(avoid_ports)  # e.g. the server's port, not bound yet when the database starts
         self.port = port
         self.log_file = log_file
         self.process: asyncio.subprocess.Process | None = None
@@ -81,7 +92,7 @@ class EmbeddedDatabase:
         self.db_dir.mkdir(parents=True, exist_ok=True)
         await self._stop_leftover()
         if self.port is None:
-            self.port = free_port()
+            self.port = free_port(self.avoid_ports)
         config = self.db_dir.parent / "db.toml"
         if not config.exists():
             config.write_text("# SecantusDB settings for the embedded database (flags given by the launcher win)\n")
