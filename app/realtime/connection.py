@@ -1,5 +1,9 @@
-"""One WebSocket connection: a bounded send queue drained by its own task (the only module, with the
-endpoint, that touches Starlette's ``WebSocket``)."""
+"""One WebSocket connection: a send queue drained by its own task (the only module, with the endpoint, that
+touches Starlette's ``WebSocket``).
+
+The queue is bounded twice: by count and by bytes. A count alone let one tab that never read hold thousands of
+~65 KB updates (hundreds of MB); the byte bound closes such a reader with 1013 once ``max_queue_bytes`` of text
+wait for it, whatever the size of each message."""
 
 from __future__ import annotations
 
@@ -13,14 +17,19 @@ from starlette.websockets import WebSocket, WebSocketState
 from protocol import codes
 
 _CLOSE = object()
+MAX_QUEUE_BYTES = 8 * 1024 * 1024  # text waiting for one slow reader before it is closed with 1013
 
 
 class WsConnection:
-    def __init__(self, websocket: WebSocket, project: str, *, queue_size: int = 4096) -> None:
+    def __init__(
+        self, websocket: WebSocket, project: str, *, queue_size: int = 4096, max_queue_bytes: int = MAX_QUEUE_BYTES
+    ) -> None:
         self.id = "c_" + secrets.token_hex(6)
         self.project = project
         self.websocket = websocket
         self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize=queue_size)
+        self._max_bytes = max_queue_bytes
+        self.queued_bytes = 0  # characters of the texts in the queue (a bound, not an exact byte count)
         self._sender: asyncio.Task[None] | None = None
         self._close_code: int | None = None
         self.closed = asyncio.Event()
@@ -31,11 +40,19 @@ class WsConnection:
     def send(self, text: str) -> None:
         if self._close_code is not None:
             return
+        if self.queued_bytes + len(text) > self._max_bytes and self.queued_bytes:
+            self._too_slow()
+            return
         try:
             self._queue.put_nowait(text)
         except asyncio.QueueFull:
-            logger.warning("connection {} is too slow to read its messages; closing it", self.id)
-            self._request_close(codes.WS_TRY_AGAIN_LATER, "client too slow", drop_queue=True)
+            self._too_slow()
+            return
+        self.queued_bytes += len(text)
+
+    def _too_slow(self) -> None:
+        logger.warning("connection {} is too slow to read its messages; closing it", self.id)
+        self._request_close(codes.WS_TRY_AGAIN_LATER, "client too slow", drop_queue=True)
 
     def _request_close(self, code: int, reason: str, *, drop_queue: bool = False) -> None:
         if self._close_code is not None:
@@ -44,6 +61,7 @@ class WsConnection:
         if drop_queue:
             while not self._queue.empty():
                 self._queue.get_nowait()
+            self.queued_bytes = 0
         if self._queue.full():
             self._queue.get_nowait()  # make room for the close: it matters more than one late frame
         self._queue.put_nowait((_CLOSE, code, reason))
@@ -67,6 +85,7 @@ class WsConnection:
                             await self.websocket.close(code, reason)
                     return
                 assert isinstance(item, str)
+                self.queued_bytes -= len(item)
                 await self.websocket.send_text(item)
         except Exception:  # the peer went away: nothing more to send
             return
