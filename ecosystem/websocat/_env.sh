@@ -32,8 +32,10 @@ json_str() {
     printf '"%s"' "$s"
 }
 
-# new_id PREFIX: a message id, unique enough for a terminal (the server echoes it as reply_to).
-new_id() { printf '%s-%s' "$1" "$(date +%s%N)"; }
+# new_id PREFIX: a message id (the server echoes it as reply_to). A create's id must be unique within the project
+# for every client, forever (creates are idempotent by project and id): nanoseconds, this shell's pid and 30
+# random bits, so two people running create.sh at the same moment still get two workspaces.
+new_id() { printf '%s-%s-%s-%04x%04x' "$1" "$(date +%s%N)" "$$" "$RANDOM" "$RANDOM"; }
 
 # matches FRAME JQ_FILTER REGEX: does the frame match? jq when installed, else REGEX over the compact JSON.
 matches() {

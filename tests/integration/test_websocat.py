@@ -24,7 +24,7 @@ async def test_websocat_session(server: LiveServer) -> None:
     lines = [
         {
             "type": "workspace.create",
-            "id": "m1",
+            "id": "create-8d1f0b6e2c4a",
             "workspace": {"title": "Opening", "form_data": {"prompt": "a red kite"}},
         },
         {
@@ -60,7 +60,7 @@ async def test_websocat_session(server: LiveServer) -> None:
     finally:
         proc.kill()
         await proc.wait()
-    assert replies["m1"]["type"] == "workspace.created"
+    assert replies["create-8d1f0b6e2c4a"]["type"] == "workspace.created"
     assert replies["m2"]["type"] == "workspace.sync_confirm"
     assert replies["m3"]["type"] == "workspace.list_result"
     listed = await c.request({"type": "workspace.list"})
@@ -68,3 +68,33 @@ async def test_websocat_session(server: LiveServer) -> None:
     assert errors[0]["code"] == "invalid_json"
     event = await c.expect_type("workspace.updated")
     assert event["changes"] == {"form_data": {"camera_movement": "pan_left"}}
+
+
+RECIPES = Path(__file__).resolve().parents[2] / "ecosystem" / "websocat"
+
+
+@pytest.mark.skipif(WEBSOCAT is None, reason="websocat binary not installed (dev extra ships it)")
+async def test_create_recipes_run_at_once_make_two_workspaces(server: LiveServer) -> None:
+    """Creates are idempotent by (project, id) for every client, so the recipes' ids must never collide: two
+    create.sh started at the same moment make two workspaces, not one workspace answered twice."""
+    env = {"WS_URL": server.ws_url(), "PROJECT": "recipes", "WEBSOCAT": str(WEBSOCAT), "PATH": "/usr/bin:/bin"}
+
+    async def create(title: str) -> dict:
+        proc = await asyncio.create_subprocess_exec(
+            "bash",
+            str(RECIPES / "create.sh"),
+            title,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0, out
+        return next(m for m in map(json.loads, out.decode().splitlines()) if m.get("type") == "workspace.created")
+
+    first, second = await asyncio.gather(create("one"), create("two"))
+    assert first["reply_to"] != second["reply_to"]
+    assert first["workspace"]["id"] != second["workspace"]["id"]
+    c = await server.connect("recipes")
+    listed = await c.request({"type": "workspace.list"})
+    assert sorted(w["title"] for w in listed["workspaces"]) == ["one", "two"]
