@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
 from app.__main__ import GracefulServer
 from app.db import free_port
 from app.main import create_app
+from app.serving import HEADER_TIMEOUT_S, uvicorn_config
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +101,7 @@ class LiveServer:
         self.server: GracefulServer | None = None
         self.task: asyncio.Task[None] | None = None
         self.clients: list[WsClient] = []
+        self.header_timeout_s = HEADER_TIMEOUT_S
 
     @property
     def base(self) -> str:
@@ -119,18 +120,7 @@ class LiveServer:
         return self.app.state.runtime
 
     async def start(self) -> None:
-        config = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=self.port,
-            log_config=None,
-            access_log=False,
-            ws_max_size=self.settings.max_message_bytes,
-            ws_ping_interval=self.settings.ws_ping_interval_s or None,
-            ws_ping_timeout=self.settings.ws_ping_timeout_s or None,
-            ws_per_message_deflate=self.settings.ws_compression,
-            lifespan="on",
-        )
+        config = uvicorn_config(self.app, self.settings, header_timeout_s=self.header_timeout_s)
         self.server = GracefulServer(config)
         self.task = asyncio.create_task(self.server.serve())
         deadline = time.monotonic() + 20
