@@ -75,6 +75,7 @@ def uvicorn_config(app: Any, settings: Settings, *, header_timeout_s: float = HE
         log_config=None,
         access_log=False,
         http=protocol,
+        ws="websockets-sansio",  # named, not "auto": an old uvicorn's auto picked the deprecated legacy one
         timeout_keep_alive=int(KEEP_ALIVE_S),
         ws_max_size=settings.max_message_bytes,
         ws_ping_interval=settings.ws_ping_interval_s or None,
