@@ -15,7 +15,7 @@ from pymongo.errors import (
 )
 
 from protocol import ProtocolError, codes
-from providers.errors import ProviderError, ProviderNotConfigured, ProviderUnavailable
+from providers.errors import ProviderError, ProviderNotConfigured, ProviderUnreachable
 
 DB_UNAVAILABLE_ERRORS = (ConnectionFailure, AutoReconnect, ServerSelectionTimeoutError, ExecutionTimeout, WTimeoutError)
 
@@ -43,7 +43,8 @@ def to_app_error(exc: BaseException) -> AppError:
     if isinstance(exc, DB_UNAVAILABLE_ERRORS):
         logger.warning("database unavailable: {}", type(exc).__name__)
         return AppError(codes.UNAVAILABLE, "the database is unreachable right now; nothing was changed")
-    if isinstance(exc, ProviderNotConfigured | ProviderUnavailable):
+    # unavailable: not configured or no answer; a provider that answered (5xx too) refused or failed
+    if isinstance(exc, ProviderNotConfigured | ProviderUnreachable):
         return AppError(codes.UNAVAILABLE, exc.message)
     if isinstance(exc, ProviderError):
         return AppError(codes.PROVIDER_ERROR, exc.message)

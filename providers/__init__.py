@@ -28,6 +28,7 @@ from providers.errors import (
     ProviderRateLimited,
     ProviderTaskFailed,
     ProviderUnavailable,
+    ProviderUnreachable,
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "ProviderTask",
     "ProviderTaskFailed",
     "ProviderUnavailable",
+    "ProviderUnreachable",
     "TaskStatus",
     "VideoJob",
     "VideoProvider",

@@ -9,13 +9,16 @@
     ├── ProviderQuotaExceeded         billing / quota exhausted, not retryable
     │                                 (Kling 1100-1102, OpenAI insufficient_quota)
     ├── ProviderRateLimited           429 or equivalent; ``retry_after`` seconds when the provider said
-    ├── ProviderUnavailable           transient: timeouts, connection errors, 5xx, overloaded
+    ├── ProviderUnavailable           transient: the provider answered 5xx, 408/409, "overloaded", an error chunk
+    │   └── ProviderUnreachable       no answer at all: connection refused, DNS, timeouts; ``sent`` says whether
+    │                                 the request may have reached the provider (False only before it left)
     ├── ProviderBadResponse           the provider answered something we cannot parse
     └── ProviderTaskFailed            a generation task ended in failure; ``message`` is the provider's reason
 
-The app maps these to protocol error codes at one boundary (``ProviderNotConfigured`` and
-``ProviderUnavailable`` → ``unavailable``, everything else → ``provider_error``). Messages must never contain
-keys or tokens.
+The app maps these to protocol error codes at one boundary (PROTOCOL.md 3.3): ``ProviderNotConfigured`` and
+``ProviderUnreachable`` → ``unavailable`` (not configured, or unreachable); everything else, a 5xx answer
+included, → ``provider_error`` (the provider answered, and refused or failed). Messages must never contain keys
+or tokens.
 """
 
 from __future__ import annotations
@@ -75,3 +78,12 @@ class ProviderBadResponse(ProviderError):
 
 class ProviderTaskFailed(ProviderError):
     pass
+
+
+class ProviderUnreachable(ProviderUnavailable):
+    """No answer from the provider. ``sent`` is False when the request certainly never left (the connection was
+    never made), so even a request that creates something (a paid generation) can be sent again."""
+
+    def __init__(self, message: str, *, provider: str | None = None, sent: bool = True) -> None:
+        super().__init__(message, provider=provider)
+        self.sent = sent

@@ -25,6 +25,7 @@ from providers.errors import (
     ProviderNotConfigured,
     ProviderRateLimited,
     ProviderUnavailable,
+    ProviderUnreachable,
 )
 
 T = TypeVar("T")
@@ -80,9 +81,27 @@ def classify_http_error(response: httpx.Response, message: str, *, provider: str
     return ProviderBadResponse(message, provider=provider, status_code=code)
 
 
-def transport_error(exc: httpx.HTTPError, *, provider: str) -> ProviderUnavailable:
+# Failures before the request left this machine: no connection was made, so the provider never saw it.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+def transport_error(exc: httpx.HTTPError, *, provider: str) -> ProviderUnreachable:
     """A timeout or connection failure: transient. The message names the kind, never the URL's secrets."""
-    return ProviderUnavailable(f"{provider}: {type(exc).__name__} talking to the provider", provider=provider)
+    return ProviderUnreachable(
+        f"{provider}: {type(exc).__name__} talking to the provider",
+        provider=provider,
+        sent=not isinstance(exc, _NEVER_SENT),
+    )
+
+
+def certainly_not_received(exc: ProviderError) -> bool:
+    """May a request that *creates* something (a paid generation) be sent again after ``exc``? Only when the
+    provider certainly did not act on it: the connection was never made, or it answered 429 with a Retry-After
+    (it refused the request, and said when to come back). A read timeout, a 5xx or a 409 may follow a request the
+    provider accepted: sending it again could start, and bill, a second generation."""
+    if isinstance(exc, ProviderUnreachable):
+        return not exc.sent
+    return isinstance(exc, ProviderRateLimited) and exc.retry_after is not None
 
 
 async def with_retries(
@@ -92,14 +111,17 @@ async def with_retries(
     base_delay: float = 0.5,
     max_delay: float = 8.0,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    retry_if: Callable[[ProviderError], bool] | None = None,
 ) -> T:
     """The one retry policy: retry ``retryable`` provider errors with exponential backoff and jitter,
-    honouring ``retry_after`` when the provider gave one. Tests pass ``sleep`` to switch waiting off."""
+    honouring ``retry_after`` when the provider gave one. Tests pass ``sleep`` to switch waiting off. A call that
+    is not idempotent passes ``retry_if=certainly_not_received``: it is retried only when it never arrived."""
     for attempt in range(1, attempts + 1):
         try:
             return await call()
         except ProviderError as exc:
-            if not exc.retryable or attempt == attempts:
+            again = exc.retryable and (retry_if is None or retry_if(exc))
+            if not again or attempt == attempts:
                 raise
             delay = getattr(exc, "retry_after", None)
             if delay is None:
@@ -130,7 +152,7 @@ async def send(
     error: Callable[[httpx.Response], ProviderError],
     **kwargs: object,
 ) -> httpx.Response:
-    """One request: transport failures become ``ProviderUnavailable``, non-2xx answers ``error(response)``."""
+    """One request: transport failures become ``ProviderUnreachable``, non-2xx answers ``error(response)``."""
     try:
         response = await http.request(method, url, **kwargs)  # type: ignore[arg-type]
     except httpx.HTTPError as exc:

@@ -22,7 +22,7 @@ from app.services.providers import ProviderPool
 from app.settings import Settings
 from protocol import Video, VideoStatusUpdate, codes
 from providers import ImageInput, ProviderError, VideoJob
-from providers.http import with_retries
+from providers.http import certainly_not_received, with_retries
 
 ACTIVE = ("queued", "generating")
 _CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
@@ -113,7 +113,8 @@ class VideoService:
         provider = self.providers.video(provider_name)
         job = build_job(raw, image)
         try:
-            task = await with_retries(lambda: provider.submit(job), attempts=2)
+            # a create: sent again only when it certainly never arrived (a retried timeout could bill twice)
+            task = await with_retries(lambda: provider.submit(job), attempts=2, retry_if=certainly_not_received)
         except ProviderError as exc:
             if self.metrics is not None:
                 self.metrics.generations.labels(provider=provider.name, outcome="refused").inc()
