@@ -15,11 +15,27 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[embedded,dev]"
 	touch $(STAMP)
 
-## run: install, build the UI when Node is available, start the server on the embedded database
+# The UI is installed only when its lock changed (npm ci writes node_modules/.package-lock.json) and built only when
+# a source, a config or the installed packages changed: a restart of `make run` costs nothing for the UI.
+UI_MODULES := $(UI)/node_modules/.package-lock.json
+UI_BUILT := $(UI)/dist/index.html
+UI_SOURCES := $(shell find $(UI)/src $(UI)/index.html $(UI)/vite.config.ts $(UI)/tsconfig*.json -type f 2>/dev/null)
+
+$(UI_MODULES): $(UI)/package-lock.json $(UI)/package.json
+	cd $(UI) && npm ci --no-audit --no-fund --loglevel=error
+
+$(UI_BUILT): $(UI_MODULES) $(UI_SOURCES)
+	cd $(UI) && npm run build --silent
+
+.PHONY: ui
+## ui: install and build the timeline UI when its sources or lock changed (needs Node)
+ui: $(UI_BUILT)
+
+## run: install, build the UI when Node is available (and something changed), start the server on the embedded
+## database
 run: $(STAMP)
 	@if command -v npm >/dev/null 2>&1 && [ -f $(UI)/package.json ]; then \
-		(cd $(UI) && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent) \
-		|| echo "UI build failed; starting the server without it"; \
+		$(MAKE) --no-print-directory ui || echo "UI build failed; starting the server without it"; \
 	fi
 	$(BIN)/python -m app
 
@@ -34,11 +50,12 @@ test: $(STAMP)
 CHROMIUM ?= /usr/bin/chromium
 
 ## test-ui: the timeline UI's type check, generated-types check, Vitest unit tests and Playwright browser tests
-test-ui: $(STAMP)
-	cd $(UI) && npm ci --no-audit --no-fund --loglevel=error
+test-ui: $(STAMP) $(UI_MODULES)
 	cd $(UI) && npm run check:types && npm run typecheck && npm test
 	@if [ -x "$(CHROMIUM)" ]; then cd $(UI) && CHROMIUM_PATH=$(CHROMIUM) npm run test:e2e; \
 	else echo "$(CHROMIUM) not found: browser tests skipped (apt-get install -y chromium)"; fi
+	@$(MAKE) --no-print-directory ui >/dev/null && $(MAKE) -q ui \
+		|| { echo "make ui would rebuild an unchanged UI (every make run would pay for it)"; exit 1; }
 
 ## test-changestream: the integration tests again with FANOUT=changestream (every event through MongoDB's change
 ## stream), so the protocol's guarantees are shown to hold in the scale-out mode too
