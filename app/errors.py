@@ -14,6 +14,7 @@ from pymongo.errors import (
     WTimeoutError,
 )
 
+from app.logging import traceback_verdict
 from protocol import ProtocolError, codes
 from providers.errors import ProviderError, ProviderNotConfigured, ProviderUnreachable
 
@@ -49,7 +50,17 @@ def to_app_error(exc: BaseException) -> AppError:
     if isinstance(exc, ProviderError):
         return AppError(codes.PROVIDER_ERROR, exc.message)
     correlation = uuid.uuid4().hex[:12]
-    logger.opt(exception=exc).error("internal error {}: {}", correlation, type(exc).__name__)
+    verdict = traceback_verdict(exc)  # one traceback per type and raising location a minute: no log floods
+    if verdict.show:
+        since = f" ({verdict.suppressed} more of the same since its last traceback)" if verdict.suppressed else ""
+        logger.opt(exception=exc).error("internal error {}: {}{}", correlation, type(exc).__name__, since)
+    else:
+        logger.error(
+            "internal error {}: {} (traceback of the same error shown recently; {} suppressed)",
+            correlation,
+            type(exc).__name__,
+            verdict.suppressed,
+        )
     return AppError(codes.INTERNAL, "internal server error", details={"correlation_id": correlation})
 
 
