@@ -6,7 +6,8 @@ generating and due (``video.next_poll_at``), asks each provider for its task's s
 concurrency, stores every change (guarded by ``video.task_id``, so a newer generation or a cancel is never
 overwritten) and publishes ``video.status_update``. Transient errors and 429s back off (honouring
 Retry-After) without failing the task; a task older than ``VIDEO_TIMEOUT_S`` fails with ``timeout``; a
-finished video is downloaded into media storage first, since provider URLs expire.
+finished video is downloaded into media storage first, since provider URLs expire, under the media policy of
+``app.media_fetch`` (a URL it refuses fails the generation with ``provider_error`` at once).
 """
 
 from __future__ import annotations
@@ -16,19 +17,16 @@ import contextlib
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
-import httpx
 from loguru import logger
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from app.db import utcnow, video_to_wire
+from app.media_fetch import MediaFetcher, MediaRefused, bounded, file_chunks, local_file
 from app.services.video import ACTIVE, VideoService
 from protocol import codes
 from providers import ProviderError, ProviderRateLimited, TaskStatus
@@ -36,7 +34,7 @@ from providers import ProviderError, ProviderRateLimited, TaskStatus
 LEASE_ID = "video-poller"
 MAX_BACKOFF_S = 60.0
 MAX_DOWNLOAD_FAILURES = 5
-MAX_VIDEO_BYTES = 2 * 1024**3
+LOCAL_PROVIDER = "local"  # the one provider that hands over files of this server (PROTOCOL.md 9.5)
 
 
 def _aware(dt: datetime | None) -> datetime | None:
@@ -54,7 +52,7 @@ class Poller:
         timeout_s: float,
         concurrency: int = 16,
         metrics: Any = None,
-        download_client: httpx.AsyncClient | None = None,
+        fetcher: MediaFetcher | None = None,
     ) -> None:
         self.workspaces = workspaces
         self.leases = leases
@@ -65,7 +63,7 @@ class Poller:
         self.owner = f"{os.getpid()}-{secrets.token_hex(4)}"
         self.concurrency = concurrency
         self.metrics = metrics
-        self.http = download_client or httpx.AsyncClient(timeout=httpx.Timeout(120, connect=10), follow_redirects=True)
+        self.fetcher = fetcher or MediaFetcher()
         self.state = "starting"
         self._stop: asyncio.Event | None = None
         self.last_cycle = {"tasks": 0, "requests": 0, "seconds": 0.0}
@@ -171,6 +169,11 @@ class Poller:
         if status.status == "completed":
             try:
                 url = await self._download(raw, status.video_url)
+            except MediaRefused as exc:  # will not become acceptable: no retries
+                logger.warning("video of {} refused: {}", raw["_id"], str(exc)[:200])
+                refused = f"the provider's video was refused: {exc}"[:500]
+                await self._finish(raw, "failed", error={"code": codes.PROVIDER_ERROR, "message": refused})
+                return
             except Exception as exc:
                 failures = int(video.get("poll_failures") or 0) + 1
                 logger.warning("download of {} failed ({}): {}", raw["_id"], failures, type(exc).__name__)
@@ -184,7 +187,7 @@ class Poller:
                     await self._back_off(raw, exc)
                 return
             # a file:// URL is a path on this server (the local renderer): not the clients' business
-            source = status.video_url if not (status.video_url or "").startswith("file:") else None
+            source = status.video_url if (status.video_url or "")[:5].lower() != "file:" else None
             await self._finish(raw, "completed", url=url, source_url=source, progress=100)
             return
         if status.status in ("failed", "cancelled"):
@@ -239,37 +242,23 @@ class Poller:
             self.video.fanout.written(raw["project"], events)
 
     async def _download(self, raw: dict[str, Any], source: str | None) -> str:
-        """Copy the finished video into media storage; returns our URL (``/media/<name>``)."""
+        """Copy the finished video into media storage; returns our URL (``/media/<name>``). Raises
+        ``MediaRefused`` for a URL the media policy refuses: a local file from any provider but ``local`` or from
+        outside its render directory, a URL not ``https`` off the provider's own base URL, an internal address."""
         if not source:
             raise ValueError("the provider reported completion without a video URL")
+        provider = self.video.providers.video(raw["video"].get("provider"))
+        config = self.video.providers.config(provider.name)
         name = f"{raw['_id']}-{secrets.token_hex(4)}.mp4"
-        parsed = urlparse(source)
-        if parsed.scheme == "file":
-            await self.video.media.save_video(name, _file_chunks(Path(unquote(parsed.path))))
+        if source[:5].lower() == "file:":
+            if provider.name != LOCAL_PROVIDER or config.work_dir is None:
+                raise MediaRefused("only the local renderer hands over files of this server")
+            path = await asyncio.to_thread(local_file, source, config.work_dir)
+            await self.video.media.save_video(name, bounded(file_chunks(path), self.fetcher.max_bytes))
         else:
-            async with self.http.stream("GET", source) as response:
-                response.raise_for_status()
-                await self.video.media.save_video(name, _bounded(response.aiter_bytes(1 << 16)))
+            async with self.fetcher.open(source, trusted_base=config.base_url or None) as chunks:
+                await self.video.media.save_video(name, chunks)
         return f"/media/{name}"
 
     async def aclose(self) -> None:
-        await self.http.aclose()
-
-
-async def _bounded(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    size = 0
-    async for chunk in chunks:
-        size += len(chunk)
-        if size > MAX_VIDEO_BYTES:
-            raise ValueError("the video is larger than 2 GiB")
-        yield chunk
-
-
-async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
-    """A local file (the offline renderer's output) in pieces, read in a thread."""
-    fh = await asyncio.to_thread(path.open, "rb")
-    try:
-        while chunk := await asyncio.to_thread(fh.read, 1 << 20):
-            yield chunk
-    finally:
-        await asyncio.to_thread(fh.close)
+        """Nothing to close: the fetcher makes one client per download."""

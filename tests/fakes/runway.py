@@ -1,11 +1,13 @@
 """A fake Runway API (PROVIDERS.md section 1) on a real port: tasks walk PENDING -> RUNNING -> SUCCEEDED the
-way the real API does, with scriptable failures (500s, 429s, FAILED, never finishing)."""
+way the real API does, with scriptable failures (500s, 429s, FAILED, never finishing) and scriptable media (the URL
+a finished task names, and what ``/files/<name>`` answers: redirects, huge or endless bodies)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +44,8 @@ class Script:
     )
     errors_at: dict[int, tuple[int, dict[str, str]]] = field(default_factory=dict)  # poll number -> (status, headers)
     submit_error: tuple[int, dict[str, Any]] | None = None
+    output_url: str | None = None  # what a SUCCEEDED task names instead of this fake's own /files/<id>.mp4
+    files: dict[str, Callable[[], Response]] = field(default_factory=dict)  # /files/<name> -> its answer
 
 
 class FakeRunway:
@@ -110,12 +114,13 @@ class FakeRunway:
             return JSONResponse({"id": task.id, "status": "CANCELLED", "createdAt": "2026-11-24T10:00:00.000Z"})
         state = dict(self.script.states[min(task.polls - 1, len(self.script.states) - 1)])
         if state["status"] == "SUCCEEDED":
-            state["output"] = [f"{self.base_url}/files/{task.id}.mp4?_jwt=abc"]
+            state["output"] = [self.script.output_url or f"{self.base_url}/files/{task.id}.mp4?_jwt=abc"]
         return JSONResponse({"id": task.id, "createdAt": "2026-11-24T10:00:00.000Z", **state})
 
     async def file(self, request: Request) -> Response:
         self._log(request)
-        return Response(VIDEO_BYTES, media_type="video/mp4")
+        answer = self.script.files.get(request.path_params["name"])
+        return answer() if answer is not None else Response(VIDEO_BYTES, media_type="video/mp4")
 
 
 def _no_signals() -> Any:
