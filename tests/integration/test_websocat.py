@@ -90,7 +90,9 @@ async def test_create_recipes_run_at_once_make_two_workspaces(server: LiveServer
         )
         out, _ = await asyncio.wait_for(proc.communicate(), 30)
         assert proc.returncode == 0, out
-        return next(m for m in map(json.loads, out.decode().splitlines()) if m.get("type") == "workspace.created")
+        frames = [json.loads(line) for line in out.decode().splitlines()]
+        # its own reply: the other recipe's create may reach it first as an event (no reply_to)
+        return next(m for m in frames if m.get("type") == "workspace.created" and "reply_to" in m)
 
     first, second = await asyncio.gather(create("one"), create("two"))
     assert first["reply_to"] != second["reply_to"]
