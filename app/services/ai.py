@@ -3,6 +3,8 @@
 The conversation is a film-shot assistant system prompt holding the shot's title and current form, the last
 entries of ``ai_collaboration``, and the new message. Only when the answer is complete are the user message
 and the answer appended (one atomic ``$push``) and announced to the other tabs; a failure stores nothing.
+The workspace keeps only the last ``KEEP_ENTRIES`` entries, so a long conversation cannot grow the document
+towards MongoDB's 16 MB limit.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ from protocol.fields import check_form_patch
 from providers import ChatMessage
 
 HISTORY = 10
+# The newest entries kept on the workspace. Older ones are dropped by the same $push, for good (nothing else keeps
+# them; moving them to a collection of their own can come later): 100 questions of at most 4000 characters and 100
+# answers of ordinary length stay far below MongoDB's 16 MB document limit.
+KEEP_ENTRIES = 200
 _VERSION_RETRIES = 5
 SYSTEM = (
     "You are a film director's assistant helping to plan one shot of a short AI-generated video. "
@@ -78,10 +84,18 @@ def parse_form_patch(text: str) -> dict[str, Any] | None:
 
 
 class AiService:
-    def __init__(self, collection: AsyncCollection[dict[str, Any]], fanout: Fanout, providers: ProviderPool) -> None:
+    def __init__(
+        self,
+        collection: AsyncCollection[dict[str, Any]],
+        fanout: Fanout,
+        providers: ProviderPool,
+        *,
+        keep_entries: int = KEEP_ENTRIES,
+    ) -> None:
         self.collection = collection
         self.fanout = fanout
         self.providers = providers
+        self.keep_entries = keep_entries
 
     async def suggest(
         self,
@@ -139,7 +153,8 @@ class AiService:
             written = await self.collection.update_one(
                 {**query, "version": current["version"]},
                 {
-                    "$push": {"ai_collaboration": {"$each": [user, answer]}},
+                    # $slice keeps the newest keep_entries; the event still carries only the two new entries
+                    "$push": {"ai_collaboration": {"$each": [user, answer], "$slice": -self.keep_entries}},
                     "$set": {"updated_at": now, **self.fanout.carry(project, events)},
                     "$inc": {"version": 1},
                 },

@@ -3,7 +3,11 @@
 The camera moves as the shot form says (push in, pull out, pans, tilts, orbits, crane, handheld) with eased,
 sub-pixel-smooth motion: the picture is cover-scaled with a margin, scaled per frame for zooms and cropped per
 frame for moves. ``lighting`` tints the picture a little. Progress comes from ffmpeg's ``-progress`` output.
-At most ``max_concurrent`` renders run at once (2-core machines); the rest report ``queued``.
+
+ffmpeg decodes its input again for every frame, so it gets a copy of the picture cropped to the frame's shape and
+at most ``HEADROOM`` frames wide (made by Pillow in a thread; a 64 MP picture took ~25 s and 1.3 GB a render). At
+most ``max_concurrent`` renders run at once (2-core machines) and the pixels of the pictures they hold stay within
+``max_pixels``; the rest report ``queued``.
 
 Each task keeps its spec (job + picture) under ``work_dir/<task_id>/``, and the MP4 is written under a temporary
 name then renamed, so a new instance (after a restart) can finish or re-render a task it never saw in memory.
@@ -18,11 +22,13 @@ import math
 import secrets
 import shutil
 from collections import deque
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
 import imageio_ffmpeg
+from PIL import Image, ImageOps
 
 from providers.base import ImageInput, ProviderConfig, ProviderTask, TaskStatus, VideoJob
 from providers.errors import ProviderInvalidRequest
@@ -37,6 +43,9 @@ SIZES = {
     "21:9": (1680, 720),
 }
 MARGIN = 1.25  # the base picture is this much larger than the frame, room for pans and tilts
+HEADROOM = 2  # the prepared picture is at most this many frames wide; the filter's base is MARGIN frames, so none
+# of what it uses is lost (MARGIN times the deepest zoom, 1.35, is 1.69)
+MAX_PIXELS = 80_000_000  # pixels held across running renders: one picture at the 64 MP upload cap, or smaller ones
 TINTS = {
     "golden_hour": "colorbalance=rs=0.08:gs=0.02:bs=-0.08,eq=saturation=1.1",
     "sunset": "colorbalance=rs=0.1:gs=0.0:bs=-0.1,eq=saturation=1.15",
@@ -106,48 +115,113 @@ def build_filter(job: VideoJob) -> str:
 
 
 def build_args(job: VideoJob, src: Path, dst: Path) -> list[str]:
-    return [
-        imageio_ffmpeg.get_ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
-        "-loop",
-        "1",
-        "-framerate",
-        str(FPS),
-        "-t",
-        f"{job.duration_s:g}",
-        "-i",
-        str(src),
-        "-vf",
-        build_filter(job),
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-crf",
-        "23",
-        "-pix_fmt",
-        "yuv420p",
-        "-threads",
-        "2",
-        "-movflags",
-        "+faststart",
-        "-r",
-        str(FPS),
-        "-f",
-        "mp4",
-        "-progress",
-        "pipe:1",
-        "-nostats",
-        str(dst),
-    ]
+    read = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-loop", "1", "-framerate", str(FPS)]
+    encode = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-threads", "2"]
+    write = ["-movflags", "+faststart", "-r", str(FPS), "-f", "mp4", "-progress", "pipe:1", "-nostats", str(dst)]
+    source = ["-t", f"{job.duration_s:g}", "-i", str(src), "-vf", build_filter(job)]
+    return [imageio_ffmpeg.get_ffmpeg_exe(), *read, *source, *encode, *write]
 
 
 def total_frames(job: VideoJob) -> int:
     return max(1, round(job.duration_s * FPS))
+
+
+def cover_box(size: tuple[int, int], frame: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The centred crop of a picture of ``size`` with the frame's aspect ratio (what the filter's cover-scale and
+    crop keep anyway)."""
+    (sw, sh), (w, h) = size, frame
+    cw, ch = (max(1, round(sh * w / h)), sh) if sw * h > sh * w else (sw, max(1, round(sw * h / w)))
+    left, top = (sw - cw) // 2, (sh - ch) // 2
+    return left, top, left + cw, top + ch
+
+
+def prepared_size(size: tuple[int, int], frame: tuple[int, int]) -> tuple[int, int]:
+    """The size ffmpeg is given: the cover crop (the frame's shape, so both bounds bite or neither), shrunk to at
+    most HEADROOM x the frame, never enlarged."""
+    left, top, right, bottom = cover_box(size, frame)
+    return min(right - left, HEADROOM * frame[0]), min(bottom - top, HEADROOM * frame[1])
+
+
+def _open_reduced(src: Path, frame: tuple[int, int]) -> Image.Image:
+    """The picture opened lazily; a JPEG is told to decode at the smallest 1/2, 1/4 or 1/8 scale still large enough.
+    Raises ``Image.DecompressionBombError`` past Pillow's limit, ``OSError`` when it is no picture."""
+    img = Image.open(src)
+    if img.format == "JPEG":
+        target, crop = prepared_size(img.size, frame), cover_box(img.size, frame)
+        scale = max(target[0] / (crop[2] - crop[0]), target[1] / (crop[3] - crop[1]))
+        img.draft(None, (math.ceil(img.size[0] * scale), math.ceil(img.size[1] * scale)))
+    return img
+
+
+def decoded_pixels(src: Path, frame: tuple[int, int]) -> int | None:
+    """How many pixels preparing the picture decodes (read from its header), or None when Pillow cannot read it."""
+    try:
+        with _open_reduced(src, frame) as img:
+            return img.size[0] * img.size[1]
+    except OSError:  # UnidentifiedImageError included
+        return None
+
+
+def prepare_picture(src: Path, dst: Path, frame: tuple[int, int]) -> tuple[int, int]:
+    """Write the picture ffmpeg renders from (upright, cover-cropped, at most HEADROOM x the frame) as a PNG."""
+    with _open_reduced(src, frame) as img:
+        ImageOps.exif_transpose(img, in_place=True)  # ffmpeg turns pictures upright by their EXIF orientation too
+        if img.mode not in ("RGB", "RGBA", "L", "LA"):
+            img = img.convert("RGBA" if img.has_transparency_data else "RGB")
+        box = cover_box(img.size, frame)
+        out = img.resize(prepared_size(img.size, frame), Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+        out.save(dst, "PNG", compress_level=1)
+        return out.size
+
+
+@dataclass(eq=False)
+class Ticket:
+    pixels: int
+    admitted: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class RenderBudget:
+    """Admits renders in arrival order while at most ``max_count`` run and the pixels they hold stay within
+    ``max_pixels`` (one bigger than the whole budget runs alone). The bookkeeping is synchronous: ``enter`` gives
+    a ticket whose ``admitted`` event is set at once or by the ``shrink``/``release`` that makes room for it."""
+
+    def __init__(self, max_count: int, max_pixels: int) -> None:
+        self.max_count, self.max_pixels = max_count, max_pixels
+        self.running: set[Ticket] = set()
+        self.waiting: deque[Ticket] = deque()
+
+    def enter(self, pixels: int) -> Ticket:
+        ticket = Ticket(max(0, pixels))
+        self.waiting.append(ticket)
+        self._admit()
+        return ticket
+
+    def shrink(self, ticket: Ticket, pixels: int) -> None:  # a running render now holds fewer pixels
+        ticket.pixels = min(ticket.pixels, max(0, pixels))
+        self._admit()
+
+    def release(self, ticket: Ticket) -> None:
+        self.running.discard(ticket)
+        with contextlib.suppress(ValueError):
+            self.waiting.remove(ticket)
+        self._admit()
+
+    def _admit(self) -> None:
+        while self.waiting and len(self.running) < self.max_count:
+            head = self.waiting[0]
+            if self.running and sum(t.pixels for t in self.running) + head.pixels > self.max_pixels:
+                return  # strictly in order: a big picture is not starved by small ones behind it
+            self.running.add(self.waiting.popleft())
+            head.admitted.set()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, pixels: int) -> AsyncIterator[Ticket]:
+        ticket = self.enter(pixels)
+        try:
+            await ticket.admitted.wait()
+            yield ticket
+        finally:
+            self.release(ticket)
 
 
 @dataclass
@@ -165,11 +239,16 @@ class LocalProvider:
     default_model = "ken-burns"
 
     def __init__(
-        self, config: ProviderConfig, http: httpx.AsyncClient | None = None, *, max_concurrent: int = 1
+        self,
+        config: ProviderConfig,
+        http: httpx.AsyncClient | None = None,
+        *,
+        max_concurrent: int = 1,
+        max_pixels: int = MAX_PIXELS,
     ) -> None:
         self.config = config
         self.work_dir = Path(config.work_dir or "render")
-        self._slots = asyncio.Semaphore(max_concurrent)
+        self.budget = RenderBudget(max_concurrent, max_pixels)
         self._renders: dict[str, _Render] = {}
 
     def _dir(self, task_id: str) -> Path:
@@ -213,46 +292,62 @@ class LocalProvider:
         return render
 
     async def _render(self, render: _Render, job: VideoJob, folder: Path) -> None:
-        async with self._slots:
+        frame, picture = frame_size(job.aspect_ratio), folder / "picture"
+        try:
+            decoded = await asyncio.to_thread(decoded_pixels, picture, frame)
+        except Image.DecompressionBombError as exc:  # past Pillow's limit (~179 MP): not decoded at all
+            render.state, render.error = "failed", f"the picture is too large to render: {exc}"[:500]
+            return
+        # while it is prepared a render holds the decoded picture; then only the prepared one (<= HEADROOM^2 frames)
+        async with self.budget.hold(decoded or frame[0] * frame[1] * HEADROOM**2) as ticket:
             if render.state == "cancelled":
                 return
             render.state = "generating"
-            tmp, out = folder / "video.part.mp4", folder / "video.mp4"
-            frames = total_frames(job)
-            stderr_tail: deque[str] = deque(maxlen=5)
+            source = folder / "source.png"
             try:
-                proc = await asyncio.create_subprocess_exec(
-                    *build_args(job, folder / "picture", tmp),
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.PIPE,
-                )
-                render.process = proc
-                assert proc.stdout is not None and proc.stderr is not None
+                width, height = await asyncio.to_thread(prepare_picture, picture, source, frame)
+                self.budget.shrink(ticket, width * height)
+            except (OSError, ValueError):
+                source = picture  # not a picture Pillow can read: ffmpeg tries, and says why it cannot
+            await self._ffmpeg(render, job, folder, source)
 
-                async def read_errors() -> None:
-                    assert proc.stderr is not None
-                    async for line in proc.stderr:
-                        stderr_tail.append(line.decode(errors="replace").strip())
+    async def _ffmpeg(self, render: _Render, job: VideoJob, folder: Path, source: Path) -> None:
+        tmp, out = folder / "video.part.mp4", folder / "video.mp4"
+        frames = total_frames(job)
+        stderr_tail: deque[str] = deque(maxlen=5)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *build_args(job, source, tmp),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            render.process = proc
+            assert proc.stdout is not None and proc.stderr is not None
 
-                errors = asyncio.create_task(read_errors())
-                async for raw in proc.stdout:
-                    key, _, value = raw.decode(errors="replace").strip().partition("=")
-                    if key == "frame" and value.isdigit():
-                        render.progress = min(99, int(100 * int(value) / frames))
-                code = await proc.wait()
-                await errors
-            except asyncio.CancelledError:
-                await self._kill(render)
-                raise
-            if render.state == "cancelled":
-                return
-            if code != 0 or not tmp.is_file():
-                render.state = "failed"
-                render.error = "ffmpeg failed: " + (" | ".join(stderr_tail) or f"exit code {code}")[:500]
-                return
-            tmp.replace(out)
-            render.progress, render.state = 100, "completed"
+            async def read_errors() -> None:
+                assert proc.stderr is not None
+                async for line in proc.stderr:
+                    stderr_tail.append(line.decode(errors="replace").strip())
+
+            errors = asyncio.create_task(read_errors())
+            async for raw in proc.stdout:
+                key, _, value = raw.decode(errors="replace").strip().partition("=")
+                if key == "frame" and value.isdigit():
+                    render.progress = min(99, int(100 * int(value) / frames))
+            code = await proc.wait()
+            await errors
+        except asyncio.CancelledError:
+            await self._kill(render)
+            raise
+        if render.state == "cancelled":
+            return
+        if code != 0 or not tmp.is_file():
+            render.state = "failed"
+            render.error = "ffmpeg failed: " + (" | ".join(stderr_tail) or f"exit code {code}")[:500]
+            return
+        tmp.replace(out)
+        render.progress, render.state = 100, "completed"
 
     async def status(self, task_id: str) -> TaskStatus:
         folder = self._dir(task_id)
