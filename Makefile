@@ -51,7 +51,7 @@ CHROMIUM ?= /usr/bin/chromium
 
 ## test-ui: the timeline UI's type check, generated-types check, Vitest unit tests and Playwright browser tests
 test-ui: $(STAMP) $(UI_MODULES)
-	cd $(UI) && npm run check:types && npm run typecheck && npm test
+	cd $(UI) && npm run check:types && npm run check:asyncapi && npm run typecheck && npm test
 	@if [ -x "$(CHROMIUM)" ]; then cd $(UI) && CHROMIUM_PATH=$(CHROMIUM) npm run test:e2e; \
 	else echo "$(CHROMIUM) not found: browser tests skipped (apt-get install -y chromium)"; fi
 	@$(MAKE) --no-print-directory ui >/dev/null && $(MAKE) -q ui \

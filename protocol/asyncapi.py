@@ -1,16 +1,24 @@
 """An AsyncAPI 3.0 document of the WebSocket protocol (PROTOCOL.md 3), built from the protocol models. No I/O.
 
 The payload schemas are those of ``protocol_schema()`` (what ``GET /api/protocol`` serves) with their ``$ref``s
-moved from ``#/$defs/...`` to ``#/components/schemas/...``; one message per model of the two unions. The document
-is written from a client's point of view: the client *sends* the client messages and *receives* the server
-messages. ``ecosystem/asyncapi/generate.py`` writes it to ``ecosystem/asyncapi/asyncapi.yaml`` with ``to_yaml``.
+moved from ``#/$defs/...`` to ``#/components/schemas/...``; one message per model of the two unions, all of them
+on the one channel ``ws``. The document is written from a client's point of view:
+
+- one ``send`` operation per client message type, whose ``reply`` lists what the server answers it with
+  (``REPLIES``, PROTOCOL.md 3.1) and ``error`` (3.3); the replies carry ``reply_to`` = the message's ``id``;
+- one ``receive`` operation per message the server sends unprompted (``EVENTS``): ``connection.ready`` and the
+  events of 3.2. One operation per event rather than one grouped "events" operation: each event is handled on
+  its own by a client, has its own "when" (the last column of 3.2), and a code generator makes one handler per
+  operation; a grouped operation would bring back the catch-all this replaced.
+
+``ecosystem/asyncapi/generate.py`` writes it to ``ecosystem/asyncapi/asyncapi.yaml`` with ``asyncapi_yaml``.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any, Final
+
+import yaml
 
 from protocol.codes import PROTOCOL_VERSION
 from protocol.fields import PROJECT_RE
@@ -20,6 +28,33 @@ ASYNCAPI_VERSION: Final = "3.0.0"
 CHANNEL: Final = "ws"
 _DEFS: Final = "#/$defs/"
 _SCHEMAS: Final = "#/components/schemas/"
+ERROR: Final = "error"
+
+# PROTOCOL.md 3.1: what the server answers each client message type with, besides ``error`` (which any of them
+# may draw). Every client type must have an entry: ``asyncapi_document`` raises on one that has none.
+REPLIES: Final[dict[str, tuple[str, ...]]] = {
+    "ping": ("pong",),
+    "workspace.list": ("workspace.list_result",),
+    "workspace.create": ("workspace.created",),
+    "workspace.update": ("workspace.sync_confirm",),
+    "workspace.delete": ("workspace.deleted",),
+    "workspace.reorder": ("workspace.reorder_confirm",),
+    "video.generate": ("video.status_update",),
+    "video.cancel": ("video.status_update",),
+    "ai.suggest": ("ai.delta", "ai.suggestion"),
+}
+
+# What the server sends without being asked (no ``reply_to``), and when: the first frame and PROTOCOL.md 3.2.
+EVENTS: Final[dict[str, str]] = {
+    "connection.ready": "First frame on every connection, before anything else.",
+    "workspace.created": "Another client of the project created a workspace.",
+    "workspace.updated": "Another client's update, an upload attached to the workspace, or an AI exchange appended "
+    "(`changes.ai_collaboration` holds the new entries).",
+    "workspace.deleted": "Another client of the project deleted a workspace.",
+    "workspace.reordered": "Another client of the project reordered the timeline.",
+    "video.status_update": "Every change of a video's status or progress, to every connection of the project "
+    "(the requester included; only the direct reply to video.generate or video.cancel has `reply_to`).",
+}
 
 # One line per message type for the generated document; a type missing here falls back to its model's docstring.
 SUMMARIES: Final[dict[str, str]] = {
@@ -76,6 +111,11 @@ def _message_type(schema: dict[str, Any]) -> str:
     return str(prop.get("const", prop.get("default")))
 
 
+def operation_id(action: str, kind: str) -> str:
+    """``send`` + ``workspace.list`` -> ``sendWorkspaceList``: an id a code generator can use as a name."""
+    return action + "".join(word.capitalize() for word in kind.replace("_", ".").split("."))
+
+
 def _message(name: str, schema: dict[str, Any], correlation: str) -> dict[str, Any]:
     kind = _message_type(schema)
     summary = SUMMARIES.get(kind) or str(schema.get("description", kind)).strip().split("\n")[0]
@@ -110,17 +150,52 @@ def _query_schema() -> dict[str, Any]:
     }
 
 
+def _operations(client: dict[str, str], server: dict[str, str]) -> dict[str, Any]:
+    """The ``send`` operation of every client type (``client``: type -> model name) with its ``reply``, then the
+    ``receive`` operation of every event (``server``: type -> model name). Raises ``KeyError`` on a client type
+    without a ``REPLIES`` entry and on a reply or event type that is no server message."""
+
+    # Fresh dicts at every use: safe_dump writes a dict shared within the data as a YAML anchor and aliases.
+    def channel() -> dict[str, str]:
+        return {"$ref": f"#/channels/{CHANNEL}"}
+
+    def refs(models: list[str]) -> list[dict[str, str]]:
+        return [{"$ref": f"#/channels/{CHANNEL}/messages/{model}"} for model in models]
+
+    if missing := sorted(set(client) - set(REPLIES)):
+        raise KeyError(f"protocol.asyncapi.REPLIES has no entry for the client message(s) {', '.join(missing)}")
+    operations: dict[str, Any] = {}
+    for kind, model in client.items():
+        replies = [*REPLIES[kind], ERROR]
+        listed = ", ".join(f"`{reply}`" for reply in replies[:-1]) + f" or `{ERROR}`"
+        operations[operation_id("send", kind)] = {
+            "action": "send",
+            "title": kind,
+            "summary": SUMMARIES.get(kind, kind),
+            "description": f"Answered with {listed}, with `reply_to` = this message's `id` (PROTOCOL.md 3.1, 3.3).",
+            "channel": channel(),
+            "messages": refs([model]),
+            "reply": {"channel": channel(), "messages": refs([server[reply] for reply in replies])},
+        }
+    for kind, when in EVENTS.items():
+        operations[operation_id("receive", kind)] = {
+            "action": "receive",
+            "title": kind,
+            "summary": when,
+            "channel": channel(),
+            "messages": refs([server[kind]]),
+        }
+    return operations
+
+
 def asyncapi_document() -> dict[str, Any]:
     """The AsyncAPI 3.0.0 document of ``/ws`` as JSON-compatible data."""
     base = protocol_schema()
     schemas: dict[str, Any] = _rewrite_refs(base["$defs"])
-    client = _union_members(base["client_message"])
-    server = _union_members(base["server_message"])
-    messages = {name: _message(name, schemas[name], "clientId") for name in client}
-    messages |= {name: _message(name, schemas[name], "replyTo") for name in server}
-
-    def refs(names: list[str]) -> list[dict[str, str]]:
-        return [{"$ref": f"#/channels/{CHANNEL}/messages/{name}"} for name in names]
+    client = {_message_type(schemas[name]): name for name in _union_members(base["client_message"])}
+    server = {_message_type(schemas[name]): name for name in _union_members(base["server_message"])}
+    messages = {name: _message(name, schemas[name], "clientId") for name in client.values()}
+    messages |= {name: _message(name, schemas[name], "replyTo") for name in server.values()}
 
     return {
         "asyncapi": ASYNCAPI_VERSION,
@@ -129,11 +204,13 @@ def asyncapi_document() -> dict[str, Any]:
             "version": str(PROTOCOL_VERSION),
             "description": (
                 "The realtime protocol of the workspace server (PROTOCOL.md section 3): one JSON object per text "
-                "frame on one WebSocket per client. This document is written from a client's point of view: the "
-                "`send` operation lists what a client may send, `receive` what the server sends (direct replies "
-                "carry `reply_to` = the client message's `id`; events for other clients' changes have none). "
-                "Generated from the pydantic models in `protocol/`; the same schemas are served at "
-                "`GET /api/protocol`."
+                "frame on one WebSocket per client. This document is written from a client's point of view: one "
+                "`send` operation per client message, whose `reply` lists what the server answers it with (direct "
+                "replies carry `reply_to` = the client message's `id`; any client message may draw an `error`, and "
+                "so does a frame that is no client message at all), and one `receive` operation per message the "
+                "server sends unprompted (`connection.ready`, and the events for other clients' changes, which "
+                "have no `reply_to`). Generated from the pydantic models in `protocol/`; the same schemas are "
+                "served at `GET /api/protocol`."
             ),
         },
         "defaultContentType": "application/json",
@@ -163,22 +240,7 @@ def asyncapi_document() -> dict[str, Any]:
                 "bindings": {"ws": {"method": "GET", "query": _query_schema(), "bindingVersion": "0.1.0"}},
             }
         },
-        "operations": {
-            "send": {
-                "action": "send",
-                "title": "Client messages",
-                "summary": "What a client sends (PROTOCOL.md 3.1).",
-                "channel": {"$ref": f"#/channels/{CHANNEL}"},
-                "messages": refs(client),
-            },
-            "receive": {
-                "action": "receive",
-                "title": "Server messages",
-                "summary": "Replies, events for other clients' changes, and errors (PROTOCOL.md 3.1 to 3.3).",
-                "channel": {"$ref": f"#/channels/{CHANNEL}"},
-                "messages": refs(server),
-            },
-        },
+        "operations": _operations(client, server),
         "components": {
             "schemas": schemas,
             "messages": messages,
@@ -209,105 +271,12 @@ def asyncapi_document() -> dict[str, Any]:
     }
 
 
-# --- a small YAML emitter for JSON-compatible data (block style; no dependency) ---------------------------------
-
-_PLAIN_KEY = re.compile(r"[A-Za-z_$][A-Za-z0-9_$.\-]*")
-_PLAIN_VALUE = re.compile(r"[A-Za-z_/][A-Za-z0-9_./\-]*")
-# Words some YAML parser (1.1 or 1.2) would read as a bool or null; never plain.
-_RESERVED = frozenset({"y", "yes", "n", "no", "true", "false", "on", "off", "null", "~"})
-
-
-def _quote(text: str) -> str:
-    """A YAML double-quoted scalar: JSON's escapes, plus \\x/\\u/\\U for what a YAML reader must not see raw
-    (control characters, U+2028/U+2029 which YAML 1.1 takes for line breaks, the BOM, non-BMP characters)."""
-    out = ['"']
-    for char in text:
-        code = ord(char)
-        if char in '"\\':
-            out.append("\\" + char)
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\t":
-            out.append("\\t")
-        elif (
-            0x20 <= code < 0x7F
-            or (0xA0 <= code <= 0xD7FF and code not in (0x2028, 0x2029))
-            or (0xE000 <= code <= 0xFFFD and code != 0xFEFF)
-        ):
-            out.append(char)
-        elif code > 0xFFFF:
-            out.append(f"\\U{code:08x}")
-        elif code > 0xFF:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\x{code:02x}")
-    out.append('"')
-    return "".join(out)
-
-
-def _scalar(value: Any, pattern: re.Pattern[str]) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        text = json.dumps(value)  # raises on nan/inf: not JSON-compatible
-        mantissa, _, exponent = text.partition("e")
-        if "." not in mantissa:  # YAML 1.1 readers need the dot to see a float
-            mantissa += ".0"
-        return mantissa + ("e" + exponent if exponent else "")
-    if isinstance(value, str):
-        if pattern.fullmatch(value) and value.lower() not in _RESERVED:
-            return value
-        return _quote(value)
-    raise TypeError(f"not JSON-compatible: {type(value).__name__}")
-
-
-def _emit(value: Any, indent: int, lines: list[str], prefix: str) -> None:
-    """Append ``value`` to ``lines``; ``prefix`` is what precedes it on its first line (``key:`` or ``-``)."""
-    pad = " " * indent
-    if isinstance(value, dict) and value:
-        if prefix:
-            lines.append(pad + prefix)
-            indent += 2
-            pad = " " * indent
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"not JSON-compatible: a {type(key).__name__} key")
-            _emit(item, indent, lines, _scalar(key, _PLAIN_KEY) + ":")
-    elif isinstance(value, list) and value:
-        if prefix:
-            lines.append(pad + prefix)
-            indent += 2
-            pad = " " * indent
-        for item in value:
-            if isinstance(item, dict | list) and item:
-                sub: list[str] = []
-                _emit(item, indent + 2, sub, "")
-                lines.append(pad + "- " + sub[0][indent + 2 :])
-                lines.extend(sub[1:])
-            else:
-                _emit(item, indent, lines, "-")
-    else:
-        if isinstance(value, dict):
-            text = "{}"
-        elif isinstance(value, list):
-            text = "[]"
-        else:
-            text = _scalar(value, _PLAIN_VALUE)
-        lines.append(pad + (prefix + " " + text if prefix else text))
-
-
 def to_yaml(data: Any, header: str = "") -> str:
-    """JSON-compatible ``data`` as block-style YAML (read back equal by YAML 1.1 and 1.2 parsers); ``header``
-    lines become ``#`` comments on top."""
+    """JSON-compatible ``data`` as block-style YAML (PyYAML's safe dumper; keys in the given order, no line
+    folding, so a changed value is a changed line); ``header`` lines become ``#`` comments on top."""
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1 << 30, default_flow_style=False)
     lines = [f"# {line}".rstrip() for line in header.splitlines()]
-    _emit(data, 0, lines, "")
-    return "\n".join(lines) + "\n"
+    return "".join(line + "\n" for line in lines) + body
 
 
 def asyncapi_yaml() -> str:

@@ -4,6 +4,7 @@
     .venv/bin/python ecosystem/asyncapi/generate.py --check   # exit 1 when the file is not current
 
 tests/unit/test_asyncapi.py fails while the committed file differs from what the models generate.
+`npm run check:asyncapi` in ecosystem/timeline-ui validates the file with the AsyncAPI parser (@asyncapi/parser).
 """
 
 from __future__ import annotations
