@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { AiEntry, Workspace } from '../api';
-import { useStore, useStoreState } from '../state';
+import { isSuggestionApplied, useStore, useStoreState } from '../state';
 import { formatTime, humanize } from './labels';
 
 /** The card's conversation with the AI: ask, watch the answer stream in, apply structured suggestions. */
@@ -41,7 +41,12 @@ export function AiPanel({ workspace }: { workspace: Workspace }) {
           <div className="ai-log" ref={log} data-testid="ai-log">
             {entries.length === 0 && !busy && <p className="muted small">Ask for a better prompt, a camera idea, or a full shot setup.</p>}
             {entries.map((entry, index) => (
-              <AiMessage key={`${entry.created_at}-${index}`} entry={entry} onApply={(patch) => void store.applySuggestion(workspace.id, patch)} />
+              <AiMessage
+                key={`${entry.created_at}-${index}`}
+                entry={entry}
+                applied={isSuggestionApplied(entry, workspace.form_data)}
+                onApply={(patch) => void store.applySuggestion(workspace.id, patch)}
+              />
             ))}
             {busy && (
               <>
@@ -86,8 +91,8 @@ export function AiPanel({ workspace }: { workspace: Workspace }) {
   );
 }
 
-function AiMessage({ entry, onApply }: { entry: AiEntry; onApply: (patch: Record<string, unknown>) => void }) {
-  const [applied, setApplied] = useState(false);
+/** `applied`: the form already has every value of the suggestion's patch (also after a reload). */
+function AiMessage({ entry, applied, onApply }: { entry: AiEntry; applied: boolean; onApply: (patch: Record<string, unknown>) => void }) {
   const patch = entry.form_data_patch;
   const keys = patch ? Object.keys(patch) : [];
   // A structured answer's text is often the JSON of its patch: the list below says it better.
@@ -109,10 +114,8 @@ function AiMessage({ entry, onApply }: { entry: AiEntry; onApply: (patch: Record
             className="btn btn-small btn-primary"
             data-testid="ai-apply"
             disabled={applied}
-            onClick={() => {
-              onApply(patch);
-              setApplied(true);
-            }}
+            title={applied ? 'The form already has these values' : undefined}
+            onClick={() => onApply(patch)}
           >
             {applied ? 'Applied' : 'Apply'}
           </button>

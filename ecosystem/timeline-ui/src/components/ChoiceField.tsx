@@ -1,4 +1,5 @@
 import { useId, useState } from 'react';
+import { flashProps } from './flash';
 import { humanize } from './labels';
 
 const CUSTOM = '__custom__';
@@ -9,18 +10,22 @@ interface Props {
   value: string;
   options: readonly string[];
   onChange: (value: string | null) => void;
+  /** Another tab just changed it. */
+  flash?: boolean;
 }
 
 /** A select of the recommended values that also takes free text ("Custom…"). */
-export function ChoiceField({ label, name, value, options, onChange }: Props) {
+export function ChoiceField({ label, name, value, options, onChange, flash = false }: Props) {
   const id = useId();
   const known = value === '' || options.includes(value);
   const [customMode, setCustomMode] = useState(false);
   const showText = customMode || !known;
+  const flashing = flashProps(flash);
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
       <select
+        {...flashing}
         id={id}
         name={name}
         data-testid={`field-${name}`}
@@ -45,7 +50,8 @@ export function ChoiceField({ label, name, value, options, onChange }: Props) {
       </select>
       {showText && (
         <input
-          className="custom-input"
+          {...flashing}
+          className={`custom-input${flash ? ' flash' : ''}`}
           aria-label={`${label} (custom)`}
           data-testid={`field-${name}-custom`}
           placeholder="Type your own"

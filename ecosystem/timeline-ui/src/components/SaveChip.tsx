@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import type { SaveState } from '../state';
 
 const LABELS: Record<SaveState, string> = {
@@ -27,19 +28,25 @@ const TONES: Record<SaveState, string> = {
   error: 'danger',
 };
 
+/**
+ * The card's save state. "Saved" ends after SAVED_CHIP_MS (the store's timer) and the chip fades out (CSS on
+ * data-state="idle"), still showing the last label while it fades; then it is invisible and out of the way.
+ */
 export function SaveChip({ state, error }: { state: SaveState; error?: string }) {
+  const [last, setLast] = useState<SaveState>(state);
+  if (state !== 'idle' && state !== last) setLast(state); // remembered for the fade-out
+  const shown = state === 'idle' ? last : state;
   return (
     <span
-      className={`chip chip-${TONES[state]} save-chip`}
+      className={`chip chip-${TONES[shown]} save-chip`}
       data-testid="save-state"
       data-state={state}
-      title={error ?? TITLES[state]}
+      title={error ?? TITLES[shown]}
       role="status"
       aria-live="polite"
-      hidden={state === 'idle'}
     >
       <span className="dot" aria-hidden="true" />
-      {LABELS[state]}
+      {LABELS[shown]}
     </span>
   );
 }

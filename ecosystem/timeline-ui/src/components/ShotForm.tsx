@@ -1,7 +1,8 @@
 import { useEffect, useId, useState } from 'react';
 import { ASPECT_RATIOS, CAMERA_MOVEMENTS, DURATION_RANGE, LIGHTING, SHOT_SIZES, type Workspace } from '../api';
-import { useStore } from '../state';
+import { isFlashing, useStore, useStoreState } from '../state';
 import { ChoiceField } from './ChoiceField';
+import { flashProps } from './flash';
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 
@@ -10,6 +11,8 @@ export function ShotForm({ workspace }: { workspace: Workspace }) {
   const store = useStore();
   const form = workspace.form_data;
   const set = (key: string, value: unknown) => store.edit(workspace.id, { form_data: { [key]: value } });
+  const flashes = useStoreState((s) => s.flashes[workspace.id]);
+  const flashed = (key: string) => isFlashing(flashes, `form_data.${key}`);
   const promptId = useId();
   const negativeId = useId();
   const aspectId = useId();
@@ -18,6 +21,7 @@ export function ShotForm({ workspace }: { workspace: Workspace }) {
       <div className="field">
         <label htmlFor={promptId}>Prompt</label>
         <textarea
+          {...flashProps(flashed('prompt'))}
           id={promptId}
           data-testid="field-prompt"
           rows={3}
@@ -30,6 +34,7 @@ export function ShotForm({ workspace }: { workspace: Workspace }) {
       <div className="field">
         <label htmlFor={negativeId}>Negative prompt</label>
         <textarea
+          {...flashProps(flashed('negative_prompt'))}
           id={negativeId}
           data-testid="field-negative_prompt"
           rows={2}
@@ -43,6 +48,7 @@ export function ShotForm({ workspace }: { workspace: Workspace }) {
         <ChoiceField
           label="Camera"
           name="camera_movement"
+          flash={flashed('camera_movement')}
           value={text(form.camera_movement)}
           options={CAMERA_MOVEMENTS}
           onChange={(v) => set('camera_movement', v)}
@@ -50,6 +56,7 @@ export function ShotForm({ workspace }: { workspace: Workspace }) {
         <ChoiceField
           label="Shot size"
           name="shot_size"
+          flash={flashed('shot_size')}
           value={text(form.shot_size)}
           options={SHOT_SIZES}
           onChange={(v) => set('shot_size', v)}
@@ -59,14 +66,16 @@ export function ShotForm({ workspace }: { workspace: Workspace }) {
         <ChoiceField
           label="Lighting"
           name="lighting"
+          flash={flashed('lighting')}
           value={text(form.lighting)}
           options={LIGHTING}
           onChange={(v) => set('lighting', v)}
         />
-        <DurationField value={form.duration_s} onChange={(v) => set('duration_s', v)} />
+        <DurationField value={form.duration_s} flash={flashed('duration_s')} onChange={(v) => set('duration_s', v)} />
         <div className="field">
           <label htmlFor={aspectId}>Aspect</label>
           <select
+            {...flashProps(flashed('aspect_ratio'))}
             id={aspectId}
             data-testid="field-aspect_ratio"
             value={text(form.aspect_ratio)}
@@ -86,7 +95,7 @@ export function ShotForm({ workspace }: { workspace: Workspace }) {
 }
 
 /** Seconds, 1-30; what is typed is only sent when it is a valid duration (or cleared). */
-function DurationField({ value, onChange }: { value: unknown; onChange: (value: number | null) => void }) {
+function DurationField({ value, flash, onChange }: { value: unknown; flash: boolean; onChange: (value: number | null) => void }) {
   const id = useId();
   const stored = typeof value === 'number' ? String(value) : '';
   const [textValue, setText] = useState(stored);
@@ -100,6 +109,7 @@ function DurationField({ value, onChange }: { value: unknown; onChange: (value: 
     <div className="field">
       <label htmlFor={id}>Seconds</label>
       <input
+        {...flashProps(flash)}
         id={id}
         data-testid="field-duration_s"
         type="number"

@@ -1,8 +1,9 @@
 import { useSortable } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
 import { useMemo, useState } from 'react';
-import { saveState, useStore, useStoreState, viewOf } from '../state';
+import { isFlashing, saveState, useStore, useStoreState, viewOf } from '../state';
 import { AiPanel } from './AiPanel';
+import { FlashAnnouncer, flashProps } from './flash';
 import { ImagePanel } from './ImagePanel';
 import { SaveChip } from './SaveChip';
 import { ShotForm } from './ShotForm';
@@ -14,6 +15,7 @@ export function WorkspaceCard({ id, index }: { id: string; index: number }) {
   const server = useStoreState((s) => s.timeline.byId[id]);
   const edits = useStoreState((s) => s.edits[id]);
   const connected = useStoreState((s) => s.connection.state === 'open');
+  const flashes = useStoreState((s) => s.flashes[id]);
   const workspace = useMemo(() => server && viewOf(server, edits), [server, edits]);
   const [confirming, setConfirming] = useState(false);
   const [pictureTab, setPictureTab] = useState(false);
@@ -33,6 +35,9 @@ export function WorkspaceCard({ id, index }: { id: string; index: number }) {
       data-id={id}
       aria-label={name}
     >
+      {/* On the card's top edge, outside the header's row: it never takes room from the title. */}
+      <SaveChip state={save} error={edits?.error} />
+      <FlashAnnouncer keys={flashes} />
       <header className="card-header">
         <button
           type="button"
@@ -56,7 +61,8 @@ export function WorkspaceCard({ id, index }: { id: string; index: number }) {
           {String(index + 1).padStart(2, '0')}
         </span>
         <input
-          className="title-input"
+          {...flashProps(isFlashing(flashes, 'title'))}
+          className={`title-input${isFlashing(flashes, 'title') ? ' flash' : ''}`}
           aria-label="Shot title"
           data-testid="field-title"
           placeholder={`Shot ${index + 1}`}
@@ -64,7 +70,6 @@ export function WorkspaceCard({ id, index }: { id: string; index: number }) {
           value={workspace.title}
           onChange={(e) => store.edit(id, { title: e.target.value })}
         />
-        <SaveChip state={save} error={edits?.error} />
         <button
           type="button"
           className="icon-btn danger"

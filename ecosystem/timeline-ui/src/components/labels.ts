@@ -9,3 +9,22 @@ export function formatTime(iso: string | null | undefined): string {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? '' : date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
+
+/** What the form calls a field key (`title`, `form_data.<key>`). */
+const FIELD_LABELS: Record<string, string> = {
+  title: 'Title',
+  'form_data.prompt': 'Prompt',
+  'form_data.negative_prompt': 'Negative prompt',
+  'form_data.camera_movement': 'Camera',
+  'form_data.shot_size': 'Shot size',
+  'form_data.lighting': 'Lighting',
+  'form_data.duration_s': 'Seconds',
+  'form_data.aspect_ratio': 'Aspect',
+};
+
+/** The labels of the keys the form shows, in the form's order; other keys are left out. */
+export function fieldLabels(keys: readonly string[] | undefined): string[] {
+  return Object.keys(FIELD_LABELS)
+    .filter((key) => keys?.includes(key))
+    .map((key) => FIELD_LABELS[key]);
+}

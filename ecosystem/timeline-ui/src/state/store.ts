@@ -13,6 +13,8 @@ import {
   type Workspace,
 } from '../api';
 import { changedOnly, isEmpty, mergePatch, noEdits, viewOf, type CardEdits } from './edits';
+import { changedKeys, FieldFlashes, type Flashes } from './flash';
+import { KeyedTimers } from './timers';
 import {
   applyChanges,
   applyCreated,
@@ -28,6 +30,8 @@ import {
 } from './timeline';
 
 export const EDIT_DEBOUNCE_MS = 300;
+/** How long the card's chip says "Saved" after a confirmation before it fades away. */
+export const SAVED_CHIP_MS = 1600;
 
 export interface AiState {
   busy: boolean;
@@ -67,6 +71,8 @@ export interface StoreState {
   notice: string | null;
   /** The server wants a token (WebSocket closed with 1008, or a REST 401). */
   needsToken: boolean;
+  /** Per card, the fields (`title`, `form_data.<key>`) another tab changed a moment ago. */
+  flashes: Flashes;
 }
 
 export interface StoreOptions {
@@ -75,6 +81,8 @@ export interface StoreOptions {
   /** Default form of a new card. */
   newCardForm?: Record<string, unknown>;
   debounceMs?: number;
+  /** How long "Saved" stays (SAVED_CHIP_MS). */
+  savedChipMs?: number;
   now?: () => number;
 }
 
@@ -86,6 +94,9 @@ export class TimelineStore {
   private readonly client: WorkspaceClient;
   private readonly debounce = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly unsubscribe: Array<() => void> = [];
+  /** Per card: the timer that ends the "Saved" chip. */
+  private readonly savedTimers = new KeyedTimers();
+  private readonly flashes = new FieldFlashes((flashes) => this.set({ flashes }));
   /** A reorder happened since the last snapshot: our order_index values may be stale. */
   private orderIndexStale = false;
   private readonly options: Required<Omit<StoreOptions, 'client' | 'project'>>;
@@ -95,6 +106,7 @@ export class TimelineStore {
     this.options = {
       newCardForm: options.newCardForm ?? DEFAULT_FORM,
       debounceMs: options.debounceMs ?? EDIT_DEBOUNCE_MS,
+      savedChipMs: options.savedChipMs ?? SAVED_CHIP_MS,
       now: options.now ?? (() => Date.now()),
     };
     this.state = {
@@ -108,6 +120,7 @@ export class TimelineStore {
       videoErrors: {},
       notice: null,
       needsToken: false,
+      flashes: {},
     };
   }
 
@@ -149,6 +162,8 @@ export class TimelineStore {
     for (const off of this.unsubscribe.splice(0)) off();
     for (const timer of this.debounce.values()) clearTimeout(timer);
     this.debounce.clear();
+    this.savedTimers.clearAll();
+    this.flashes.stop();
     this.client.stop();
   }
 
@@ -181,9 +196,13 @@ export class TimelineStore {
         }
         this.setTimeline(applyCreated(t, message.workspace));
         return;
-      case 'workspace.updated':
-        this.setTimeline(applyChanges(t, message.workspace_id, message.changes, message.version));
+      case 'workspace.updated': {
+        const next = applyChanges(t, message.workspace_id, message.changes, message.version);
+        this.setTimeline(next);
+        // Another tab's change of a field shown here (what the version rules let through) flashes it.
+        if (!own) this.flashes.flash(message.workspace_id, changedKeys(t.byId[message.workspace_id], next.byId[message.workspace_id]));
         return;
+      }
       case 'workspace.deleted':
         if (own) return;
         this.forget(message.workspace_id);
@@ -212,6 +231,8 @@ export class TimelineStore {
   private forget(id: string): void {
     clearTimeout(this.debounce.get(id));
     this.debounce.delete(id);
+    this.savedTimers.clear(id);
+    this.flashes.forget(id);
     const edits = { ...this.state.edits };
     delete edits[id];
     this.set({ timeline: applyDeleted(this.state.timeline, id), edits });
@@ -275,7 +296,8 @@ export class TimelineStore {
   /** Record an edit; it is sent (only the changed fields) after `debounceMs` without further edits. */
   edit(id: string, patch: Patch): void {
     const current = this.state.edits[id] ?? noEdits;
-    this.setEdits(id, { ...current, draft: mergePatch(current.draft, patch), error: undefined });
+    this.savedTimers.clear(id);
+    this.setEdits(id, { ...current, draft: mergePatch(current.draft, patch), error: undefined, savedAt: undefined });
     clearTimeout(this.debounce.get(id));
     this.debounce.set(
       id,
@@ -307,11 +329,9 @@ export class TimelineStore {
         this.setTimeline(applyChanges(this.state.timeline, id, patch as Record<string, unknown>, confirm.version));
         const now = this.state.edits[id];
         if (!now) return;
-        this.setEdits(id, {
-          ...now,
-          inflight: now.inflight.filter((f) => f.messageId !== messageId),
-          savedAt: this.options.now(),
-        });
+        const savedAt = this.options.now();
+        this.setEdits(id, { ...now, inflight: now.inflight.filter((f) => f.messageId !== messageId), savedAt });
+        this.savedTimers.set(id, this.options.savedChipMs, () => this.endSaved(id, savedAt));
       })
       .catch((error: unknown) => {
         const now = this.state.edits[id];
@@ -326,6 +346,12 @@ export class TimelineStore {
         const draft = retryable ? mergePatch(patch, now.draft) : now.draft;
         this.setEdits(id, { ...now, inflight, draft, error: describe(error) });
       });
+  }
+
+  /** The "Saved" chip of a confirmation has been shown long enough (a newer save keeps its own). */
+  private endSaved(id: string, savedAt: number): void {
+    const now = this.state.edits[id];
+    if (now?.savedAt === savedAt) this.setEdits(id, { ...now, savedAt: undefined });
   }
 
   // ---- picture ------------------------------------------------------------------------------------------
