@@ -1,7 +1,19 @@
 """The wire protocol (PROTOCOL.md) as pydantic models. No I/O, no imports from app/ or providers/."""
 
 from protocol import codes
-from protocol.codec import ProtocolError, encode, loads, parse_client_message, validate_client_message
+from protocol.codec import (
+    INT64_MAX,
+    INT64_MIN,
+    REST_MAX_DEPTH,
+    ProtocolError,
+    check_body,
+    check_int64,
+    encode,
+    loads,
+    max_depth,
+    parse_client_message,
+    validate_client_message,
+)
 from protocol.fields import (
     SERVER_OWNED_FIELDS,
     check_form_totals,
@@ -48,6 +60,9 @@ from protocol.outbound import (
 from protocol.schema import protocol_schema
 
 __all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "REST_MAX_DEPTH",
     "SERVER_OWNED_FIELDS",
     "AiDelta",
     "AiEntry",
@@ -80,14 +95,17 @@ __all__ = [
     "WorkspaceUpdate",
     "WorkspaceUpdated",
     "WorkspaceUpdates",
+    "check_body",
     "check_form_totals",
     "check_image_path",
     "check_image_url",
+    "check_int64",
     "check_object_id",
     "check_project",
     "codes",
     "encode",
     "loads",
+    "max_depth",
     "merge_form",
     "parse_client_message",
     "protocol_schema",

@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from bson.errors import InvalidDocument
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError, DocumentTooLarge
 
 from app.services.bulk import TOKEN, BulkUpdater
 
@@ -70,3 +72,44 @@ async def test_an_update_is_known_as_applied_even_after_another_writer_touched_t
     assert (applied, stale) == (True, False)
     doc = await collection.find_one({"_id": 1})
     assert doc is not None and doc["version"] == 3 and len(doc[TOKEN]) == 2
+
+
+async def test_an_update_bson_cannot_hold_fails_alone_and_its_neighbours_are_written(
+    collection: AsyncCollection[dict[str, Any]],
+) -> None:
+    """Updates that cannot be encoded (an integer beyond int64, a value of no BSON type, a statement over 16 MiB)
+    share a batch with valid updates of other documents: each bad one gets its own exception and is not sent,
+    while the neighbours are written in one command and each still learns whether it matched."""
+    await collection.insert_many([{"_id": i, "version": 1} for i in range(8)])
+    bulk = BulkUpdater(collection)
+    updates: list[tuple[dict[str, Any], dict[str, Any]]] = [
+        ({"_id": 0, "version": 1}, {"$set": {"a": 0}}),
+        ({"_id": 1, "version": 1}, {"$set": {"x": 2**70}}),  # what passed validation before PROTOCOL.md 9.5
+        ({"_id": 2, "version": 1}, {"$set": {"a": 2}}),
+        ({"_id": 3, "version": 1}, {"$set": {"x": object()}}),
+        ({"_id": 4, "version": 9}, {"$set": {"a": 4}}),  # stale: forces the read-back with failures in the batch
+        ({"_id": 5, "version": 1}, {"$set": {"x": "y" * (17 * 1024 * 1024)}}),
+        ({"_id": 6, "version": 1}, {"$set": {"a": 6}}),
+    ]
+    outcomes = await asyncio.gather(*(bulk.update_one(q, u) for q, u in updates), return_exceptions=True)
+    assert isinstance(outcomes[1], OverflowError)
+    assert isinstance(outcomes[3], InvalidDocument)
+    assert isinstance(outcomes[5], DocumentTooLarge)
+    assert [outcomes[i] for i in (0, 2, 4, 6)] == [True, True, False, True]
+    assert bulk.commands == 1
+    docs = {doc["_id"]: doc async for doc in collection.find()}
+    assert {i for i, doc in docs.items() if "a" in doc} == {0, 2, 6}
+    assert {i for i, doc in docs.items() if TOKEN in doc} == {0, 2, 6}
+    assert all("x" not in doc for doc in docs.values()) and all(doc["version"] == 1 for doc in docs.values())
+
+
+async def test_an_update_the_database_refuses_fails_alone(collection: AsyncCollection[dict[str, Any]]) -> None:
+    """A write error (here $inc of a string) names its index: that update fails, the others in the command land."""
+    await collection.insert_many([{"_id": 1, "n": 1}, {"_id": 2, "n": "text"}, {"_id": 3, "n": 1}])
+    bulk = BulkUpdater(collection)
+    outcomes = await asyncio.gather(
+        *(bulk.update_one({"_id": i}, {"$inc": {"n": 1}}) for i in (1, 2, 3)), return_exceptions=True
+    )
+    assert outcomes[0] is True and outcomes[2] is True and isinstance(outcomes[1], BulkWriteError)
+    assert bulk.commands == 1
+    assert [doc["n"] async for doc in collection.find().sort("_id")] == [2, "text", 2]

@@ -9,9 +9,17 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic_core import from_json
 
 from app.realtime.writer import CoalescingWriter
-from protocol import ProtocolError, check_form_totals, merge_form, parse_client_message, validate_client_message
+from protocol import (
+    ProtocolError,
+    check_form_totals,
+    loads,
+    merge_form,
+    parse_client_message,
+    validate_client_message,
+)
 
 # The codes of the PROTOCOL.md 3.3 table, as written there.
 PROTOCOL_CODES = {
@@ -150,6 +158,116 @@ def test_random_message_shaped_dicts_raise_only_protocol_errors(value: dict[str,
     if isinstance(outcome, ProtocolError) and outcome.code in {"invalid_message", "forbidden_field"}:
         kind = value["type"]
         assert isinstance(kind, str) and kind in TYPES  # only a known type gets as far as field validation
+
+
+# ---- PROTOCOL.md 9.5: duplicate keys and integers beyond int64, against plain references -----------------------
+
+
+class _Repeated(Exception):
+    pass
+
+
+def _every_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len({key for key, _ in pairs}) != len(pairs):
+        raise _Repeated
+    return dict(pairs)
+
+
+def reference_verdict(text: str) -> str:
+    """What plain references say of a text: "bad" when the Rust parser refuses it, "dup" when the stdlib parser
+    (which sees every pair) finds an object repeating a key, else "ok"."""
+    try:
+        from_json(text, allow_inf_nan=False)
+    except ValueError:
+        return "bad"
+    try:
+        json.loads(text, object_pairs_hook=_every_key_once)
+    except _Repeated:
+        return "dup"
+    return "ok"
+
+
+def verdict_of_loads(data: str | bytes) -> str:
+    try:
+        loads(data)
+    except ValueError as exc:
+        return "dup" if "duplicate key" in str(exc) else "bad"
+    return "ok"
+
+
+# Keys and strings full of what could fool a count of ':' separators: colons, quotes, backslashes, colon escapes.
+tricky = st.sampled_from(["a", "b", ":", "a:b", "é", 'k"', "\\", "x\ny", "16:9", "http://h:1", "\\u003a", ""])
+trees = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | tricky,
+    lambda children: (
+        st.tuples(st.just("list"), st.lists(children, max_size=4))
+        | st.tuples(st.just("object"), st.lists(st.tuples(tricky, children), max_size=4))
+    ),
+    max_leaves=20,
+)
+
+
+def render(tree: Any, rnd: Any) -> str:
+    """JSON text of a tree whose objects are lists of pairs (so keys may repeat); strings are written plainly, with
+    \\uXXXX escapes (either case) or non-ASCII as is, at random; a few separators get spaces."""
+    if isinstance(tree, tuple) and tree[0] == "object":
+        pairs = (render_string(k, rnd) + rnd.choice([":", ":", " : "]) + render(v, rnd) for k, v in tree[1])
+        return "{" + ",".join(pairs) + "}"
+    if isinstance(tree, tuple):
+        return "[" + ", ".join(render(v, rnd) for v in tree[1]) + "]"
+    return render_string(tree, rnd) if isinstance(tree, str) else json.dumps(tree)
+
+
+def render_string(text: str, rnd: Any) -> str:
+    if rnd.random() < 0.3:
+        return (
+            '"'
+            + "".join(f"\\u{ord(c):04{rnd.choice('xX')}}" if rnd.random() < 0.5 else json.dumps(c)[1:-1] for c in text)
+            + '"'
+        )
+    return json.dumps(text, ensure_ascii=rnd.random() < 0.5)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trees, st.randoms(use_true_random=False))
+def test_loads_refuses_exactly_the_texts_that_repeat_a_key(tree: Any, rnd: Any) -> None:
+    """On any JSON text, with keys repeated or not, colons and escapes anywhere, loads (str or bytes) refuses a
+    repeated key exactly when the stdlib parser sees one, and otherwise decodes what the stdlib parser does."""
+    text = render(tree, rnd)
+    expected = reference_verdict(text)
+    assert verdict_of_loads(text) == verdict_of_loads(text.encode()) == expected, text
+    if expected == "ok":
+        assert loads(text) == json.loads(text)
+
+
+INT64 = (-(2**63), 2**63 - 1)
+near_the_edges = st.sampled_from([INT64[0], INT64[1]]).flatmap(lambda edge: st.integers(edge - 3, edge + 3))
+placements = st.sampled_from(
+    [
+        (lambda n: {"v": n}, ["v"]),
+        (lambda n: {"v": ["a", n]}, ["v", 1]),
+        (lambda n: {"v": {"a": {"b": n}}}, ["v", "a", "b"]),
+        (lambda n: {"seed": n}, ["seed"]),
+        (lambda n: {"duration_s": n}, ["duration_s"]),
+    ]
+)
+
+
+@FAST
+@given(st.integers() | near_the_edges | st.integers(2**63, 2**200) | st.integers(-(2**200), -(2**63) - 1), placements)
+def test_an_integer_is_refused_as_unstorable_exactly_outside_int64(n: int, placement: Any) -> None:
+    """Wherever an integer sits in a form, the frame draws the int64 error (located at it) exactly when the
+    integer lies outside the signed 64-bit range; within it the other rules decide as before."""
+    build, loc = placement
+    message = {"type": "workspace.update", "id": "m", "workspace_id": WID, "updates": {"form_data": build(n)}}
+    outcome = outcome_of(parse_client_message, json.dumps(message))
+    assert type(outcome) is type(outcome_of(validate_client_message, message))
+    unstorable = isinstance(outcome, ProtocolError) and outcome.details[0].get("type") == "int64_range"
+    assert unstorable == (not INT64[0] <= n <= INT64[1])
+    if unstorable:
+        assert isinstance(outcome, ProtocolError)
+        assert (outcome.code, outcome.reply_to) == ("invalid_message", "m")
+        assert outcome.details[0]["loc"] == ["updates", "form_data", *loc]
 
 
 # ---- the coalescing writer keeps every patch, in order -------------------------------------------------------
