@@ -27,7 +27,7 @@ from app.db import PollerLease, WorkspaceDoc, connect
 from app.errors import AppError
 from app.media import LocalMediaStore, MediaStore
 from app.metrics import Metrics
-from app.middleware import AccessLogMiddleware, GuardMiddleware
+from app.middleware import AccessLogMiddleware, GuardMiddleware, OriginPolicy
 from app.poller import Poller
 from app.realtime.endpoint import websocket_endpoint
 from app.realtime.fanout import ChangeStreamFanout, LocalFanout
@@ -167,11 +167,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await client.close()
             logger.info("stopped")
 
+    origins = OriginPolicy(settings.origins)  # one policy for CORS, WebSockets and state-changing requests
     middleware = [
         Middleware(AccessLogMiddleware),
         Middleware(
             CORSMiddleware,
-            allow_origins=settings.origins or ["*"],
+            **origins.cors_options(),
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["Authorization", "X-API-Token", "Content-Type"],
             max_age=600,
@@ -179,7 +180,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Middleware(
             GuardMiddleware,
             token=settings.auth_token.get_secret_value() if settings.auth_token else None,
-            origins=settings.origins,
+            policy=origins,
         ),
     ]
     app = Starlette(

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from PIL import Image
+from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import AppError
 from protocol import codes
@@ -153,4 +154,42 @@ class LocalMediaStore:
         os.replace(tmp, target)
 
     def app(self, kind: Literal["uploads", "media"]) -> ASGIApp:
-        return StaticFiles(directory=self.uploads_dir if kind == "uploads" else self.media_dir, check_dir=False)
+        files = StaticFiles(directory=self.uploads_dir if kind == "uploads" else self.media_dir, check_dir=False)
+        return ServedFileHeaders(files)
+
+
+# Served files (PROTOCOL.md 9.5) are pictures and videos, shown by <img>/<video> (a subresource ignores the CSP) or
+# opened directly. Opened directly, nothing in them may run: no scripts (default-src 'none', and a sandbox without
+# allow-scripts, which also gives the document an opaque origin: no cookies, storage or same-origin requests), no
+# plugins, forms or frames; only the file itself (img-src/media-src 'self') and the browser's own inline styling
+# of its image and video viewers (style-src 'unsafe-inline'). nosniff: the type is the one we chose by content.
+SERVED_FILE_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+SERVED_FILE_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"content-security-policy", SERVED_FILE_CSP.encode()),
+]
+
+
+class ServedFileHeaders:
+    """Adds ``SERVED_FILE_HEADERS`` to every response of the wrapped app (404s, 304s and ranges included)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in SERVED_FILE_HEADERS}
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                message = {**message, "headers": [*kept, *SERVED_FILE_HEADERS]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except HTTPException as exc:  # StaticFiles' 404/405: answered by the app's handler, with our headers
+            headers = {**(exc.headers or {}), **{k.decode(): v.decode() for k, v in SERVED_FILE_HEADERS}}
+            raise HTTPException(exc.status_code, exc.detail, headers=headers) from None

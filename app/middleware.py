@@ -2,19 +2,36 @@
 
 A refused WebSocket is accepted, then closed with 1008, so browsers see the code (PROTOCOL.md 7).
 Tokens are compared in constant time and never logged.
+
+Origins (PROTOCOL.md 1 and 9.5): ``OriginPolicy`` is the one check, used for WebSockets, for every state-changing
+HTTP request (any method but GET/HEAD/OPTIONS: 403 ``forbidden`` before the route runs, so nothing changes) and,
+through ``cors_options``, for CORS. ``ALLOWED_ORIGINS`` unset allows the server's own origin (the ``Host``
+header, over http or https) and the loopback dev origins ``http://localhost`` and ``http://127.0.0.1`` on any
+port (the Vite dev server on :5173 proxies to us; exactly PROTOCOL.md's list, so not ``http://[::1]``: set
+``ALLOWED_ORIGINS`` for that); a list allows exactly that list;
+``*`` allows any. A browser request that says ``Sec-Fetch-Site: cross-site`` but carries no Origin is refused
+too. Requests with neither header (curl, scripts) are not a browser's cross-site requests and pass.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import re
 import time
+from typing import Any
 from urllib.parse import parse_qs
 
 from loguru import logger
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from protocol import codes
+
+FORBIDDEN = "forbidden"  # PROTOCOL.md 3.3 (1.1); REST 403
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The dev origins allowed by default: the loopback names over plain http, any port.
+LOOPBACK_ORIGIN = re.compile(r"http://(?:localhost|127\.0\.0\.1)(?::[0-9]{1,5})?")
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -45,19 +62,57 @@ async def _refuse_websocket(receive: Receive, send: Send, reason: str) -> None:
     await send({"type": "websocket.close", "code": codes.WS_POLICY_VIOLATION, "reason": reason})
 
 
+def _same_origin(origin: str, host: str) -> bool:
+    """``origin`` names this server as the browser reached it: its host[:port] is the ``Host`` header."""
+    scheme, sep, netloc = origin.partition("://")
+    default = _DEFAULT_PORTS.get(scheme)
+    if not sep or default is None or not netloc:
+        return False
+    return netloc.removesuffix(default) == host.strip().lower().removesuffix(default)
+
+
+class OriginPolicy:
+    """``ALLOWED_ORIGINS`` as parsed by ``Settings.origins``: None (unset: the defaults), a list, or ``["*"]``."""
+
+    def __init__(self, origins: list[str] | None) -> None:
+        self.any = origins is not None and "*" in origins
+        self.listed = None if origins is None or self.any else frozenset(o.lower() for o in origins)
+
+    def allows(self, origin: str, host: str | None) -> bool:
+        origin = origin.strip().lower()
+        if self.any:
+            return True
+        if self.listed is not None:
+            return origin.rstrip("/") in self.listed
+        return LOOPBACK_ORIGIN.fullmatch(origin) is not None or (host is not None and _same_origin(origin, host))
+
+    def refusal(self, scope: Scope) -> str | None:
+        """Why a WebSocket or state-changing request from this browser context is refused; None: it is not."""
+        if self.any:
+            return None
+        origin = _header(scope, b"origin")
+        if origin is not None:
+            return None if self.allows(origin, _header(scope, b"host")) else "origin not allowed"
+        if (_header(scope, b"sec-fetch-site") or "").strip().lower() == "cross-site":
+            return "cross-site request without an allowed Origin"
+        return None
+
+    def cors_options(self) -> dict[str, Any]:
+        """CORSMiddleware's origin arguments for the same set. The own origin needs no CORS grant: a browser
+        never preflights, nor checks CORS headers on, a same-origin request."""
+        if self.any:
+            return {"allow_origins": ["*"]}
+        if self.listed is not None:
+            return {"allow_origins": sorted(self.listed)}
+        return {"allow_origins": [], "allow_origin_regex": LOOPBACK_ORIGIN.pattern}
+
+
 async def _http_error(send: Send, status: int, code: str, message: str) -> None:
     body = json.dumps({"error": {"code": code, "message": message, "details": None}}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", b"Bearer"),
-            ],
-        }
-    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -89,12 +144,13 @@ class AccessLogMiddleware:
 
 
 class GuardMiddleware:
-    """``AUTH_TOKEN`` (every path but ``GET /health`` and preflights) and ``ALLOWED_ORIGINS`` for WebSockets."""
+    """``AUTH_TOKEN`` (every path but ``GET /health`` and preflights) and the Origin policy (WebSockets and
+    state-changing HTTP requests). Origin is checked first: a foreign page learns nothing about the token."""
 
-    def __init__(self, app: ASGIApp, *, token: str | None, origins: list[str] | None) -> None:
+    def __init__(self, app: ASGIApp, *, token: str | None, policy: OriginPolicy) -> None:
         self.app = app
         self.token = token.encode() if token else None
-        self.origins = set(origins) if origins else None
+        self.policy = policy
 
     def _token_ok(self, scope: Scope) -> bool:
         if self.token is None:
@@ -105,15 +161,19 @@ class GuardMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "websocket":
-            origin = _header(scope, b"origin")
-            if self.origins is not None and origin is not None and origin.rstrip("/") not in self.origins:
-                await _refuse_websocket(receive, send, "origin not allowed")
+            refusal = self.policy.refusal(scope)
+            if refusal is not None:
+                await _refuse_websocket(receive, send, refusal)
                 return
             if not self._token_ok(scope):
                 await _refuse_websocket(receive, send, "missing or wrong token")
                 return
         elif kind == "http":
             method, path = scope["method"], scope["path"]
+            refusal = None if method in SAFE_METHODS else self.policy.refusal(scope)
+            if refusal is not None:
+                await _http_error(send, 403, FORBIDDEN, refusal)
+                return
             exempt = method == "OPTIONS" or (method in ("GET", "HEAD") and path == "/health")
             if not exempt and not self._token_ok(scope):
                 await _http_error(send, 401, codes.UNAUTHORIZED, "missing or wrong token")

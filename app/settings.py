@@ -81,9 +81,14 @@ class Settings(BaseSettings):
 
     @property
     def origins(self) -> list[str] | None:
+        """``ALLOWED_ORIGINS`` as a list (lower case, no trailing ``/``); ``["*"]`` when it names ``*`` (any
+        origin); None when unset (the defaults of PROTOCOL.md 1: own origin and loopback dev origins)."""
         if not self.allowed_origins:
             return None
-        return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
+        origins = [o.strip().rstrip("/").lower() for o in self.allowed_origins.split(",") if o.strip()]
+        if "*" in origins:
+            return ["*"]
+        return origins or None
 
     @property
     def uploads_dir(self) -> Path:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from app.api.body import read_json
 from app.errors import AppError
 from app.runtime import runtime_of
 from protocol import codes
@@ -34,11 +35,10 @@ class SuggestBody(_Body):
 
 
 async def _body(request: Request, model: type[_Body]) -> Any:
-    try:
-        data = await request.json()
-    except ValueError as exc:
-        raise AppError(codes.INVALID_JSON, "the body must be a JSON object") from exc
-    if isinstance(data, dict) and isinstance(data.get("workspace_id"), str) and len(data["workspace_id"]) != 24:
+    data = await read_json(request)  # 415 / 413 / invalid_json / too deep, before anything is looked up
+    if not isinstance(data, dict):
+        raise AppError(codes.INVALID_JSON, "the body must be a JSON object")
+    if isinstance(data.get("workspace_id"), str) and len(data["workspace_id"]) != 24:
         raise AppError(codes.NOT_FOUND, f"workspace {data['workspace_id'][:64]} does not exist")
     try:
         return model.model_validate(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -12,11 +13,13 @@ from app.errors import HTTP_ONLY_CODES, AppError, to_app_error, wire_code
 from protocol import codes
 
 
-def error_response(error: AppError, status: int | None = None) -> JSONResponse:
+def error_response(
+    error: AppError, status: int | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     http_status = status or HTTP_ONLY_CODES.get(error.code) or codes.HTTP_STATUS.get(error.code, 500)
     code = wire_code(error.code)
     body: dict[str, Any] = {"error": {"code": code, "message": error.message, "details": error.details}}
-    return JSONResponse(body, status_code=http_status)
+    return JSONResponse(body, status_code=http_status, headers=headers)
 
 
 async def app_error_handler(request: Request, exc: Exception) -> Response:
@@ -30,4 +33,4 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
     code = {404: codes.NOT_FOUND, 405: codes.INVALID_MESSAGE, 401: codes.UNAUTHORIZED}.get(
         exc.status_code, codes.INVALID_MESSAGE
     )
-    return error_response(AppError(code, str(exc.detail)), exc.status_code)
+    return error_response(AppError(code, str(exc.detail)), exc.status_code, exc.headers)  # e.g. served-file 404s
