@@ -27,7 +27,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from protocol import codes
 
-FORBIDDEN = "forbidden"  # PROTOCOL.md 3.3 (1.1); REST 403
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # The dev origins allowed by default: the loopback names over plain http, any port.
 LOOPBACK_ORIGIN = re.compile(r"http://(?:localhost|127\.0\.0\.1)(?::[0-9]{1,5})?")
@@ -172,7 +171,7 @@ class GuardMiddleware:
             method, path = scope["method"], scope["path"]
             refusal = None if method in SAFE_METHODS else self.policy.refusal(scope)
             if refusal is not None:
-                await _http_error(send, 403, FORBIDDEN, refusal)
+                await _http_error(send, 403, codes.FORBIDDEN, refusal)
                 return
             exempt = method == "OPTIONS" or (method in ("GET", "HEAD") and path == "/health")
             if not exempt and not self._token_ok(scope):

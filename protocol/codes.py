@@ -14,6 +14,7 @@ NOT_FOUND: Final = "not_found"
 CONFLICT: Final = "conflict"
 RATE_LIMITED: Final = "rate_limited"
 UNAUTHORIZED: Final = "unauthorized"
+FORBIDDEN: Final = "forbidden"  # 1.1: the token's role or projects, or the Origin, do not allow this
 PROVIDER_ERROR: Final = "provider_error"
 UNAVAILABLE: Final = "unavailable"
 INTERNAL: Final = "internal"
@@ -28,6 +29,7 @@ ErrorCode = Literal[
     "conflict",
     "rate_limited",
     "unauthorized",
+    "forbidden",
     "provider_error",
     "unavailable",
     "internal",
@@ -42,6 +44,7 @@ HTTP_STATUS: Final[dict[str, int]] = {
     CONFLICT: 409,
     RATE_LIMITED: 429,
     UNAUTHORIZED: 401,
+    FORBIDDEN: 403,
     PROVIDER_ERROR: 502,
     UNAVAILABLE: 503,
     INTERNAL: 500,

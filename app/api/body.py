@@ -16,8 +16,7 @@ from typing import Any, Final
 from starlette.requests import Request
 
 from app.errors import PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, AppError
-from protocol import codes, loads
-from protocol.codec import check_body
+from protocol import check_body, codes, loads
 
 MAX_JSON_BYTES: Final = 1024 * 1024
 MAX_JSON_DEPTH: Final = 32

@@ -343,6 +343,7 @@ export interface ErrorMessage {
     | 'conflict'
     | 'rate_limited'
     | 'unauthorized'
+    | 'forbidden'
     | 'provider_error'
     | 'unavailable'
     | 'internal';
