@@ -101,8 +101,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             fanout_task = asyncio.create_task(fanout.run(), name="fanout")
             stream = fanout
             metrics_.fanout_up.set_function(lambda: float(stream.up))
-            metrics_.fanout_resumes.set_function(lambda: float(stream.resumes))
-            metrics_.fanout_delivered.set_function(lambda: float(stream.delivered))
+            metrics_.counted(
+                "fanout_stream_resumes",
+                "Times the change stream was reopened from its resume token",
+                lambda: stream.resumes,
+            )
+            metrics_.counted(
+                "fanout_events_delivered",
+                "Events the change stream handed to this process's connections",
+                lambda: stream.delivered,
+            )
         video = VideoService(collection, fanout, providers, media, settings, metrics=metrics_)
         background: set[asyncio.Task[None]] = set()
 
@@ -122,7 +130,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             on_reorder=metrics_.reorder_writes.inc,
         )
         bulk = workspaces.bulk
-        metrics_.write_commands.set_function(lambda: float(bulk.commands))
+        metrics_.counted(
+            "db_workspace_write_commands",
+            "Database commands that carried the writer's workspace writes (several workspaces share one bulk_write)",
+            lambda: bulk.commands,
+        )
         poller = Poller(
             collection,
             PollerLease.get_pymongo_collection(),

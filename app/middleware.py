@@ -115,11 +115,37 @@ async def _http_error(send: Send, status: int, code: str, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _route_templates(app: Any) -> dict[int, str]:
+    """id(endpoint) -> route template (``/api/workspaces/{workspace_id}``, ``/uploads/{path}``) for the app's
+    routes: the router leaves the matched ``endpoint`` in the scope, not the template."""
+    templates: dict[int, str] = {}
+    for route in getattr(getattr(app, "router", None), "routes", ()):
+        endpoint = getattr(route, "endpoint", None) or getattr(route, "app", None)
+        path = getattr(route, "path", None)
+        if endpoint is not None and path is not None:
+            templates.setdefault(id(endpoint), path if hasattr(route, "endpoint") else f"{path}/{{path}}")
+    return templates
+
+
 class AccessLogMiddleware:
-    """One line per HTTP request: method, path (never the query string, which may hold ``?token=``), status."""
+    """One line per HTTP request: method, path (never the query string, which may hold ``?token=``), status; and
+    the request counted and timed by route template (never by raw path: ids would make a series each)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._templates: dict[int, str] | None = None
+
+    def _observe(self, scope: Scope, status: int, seconds: float) -> None:
+        app = scope.get("app")
+        runtime = getattr(getattr(app, "state", None), "runtime", None)
+        if runtime is None:
+            return
+        if self._templates is None:
+            self._templates = _route_templates(app)
+        route = self._templates.get(id(scope.get("endpoint")), "unmatched")
+        method = scope["method"]
+        runtime.metrics.http_requests.labels(method=method, route=route, status=str(status)).inc()
+        runtime.metrics.http_latency.labels(method=method, route=route).observe(seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -137,9 +163,9 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, logged_send)
         finally:
-            logger.info(
-                "{} {} {} {:.1f}ms", scope["method"], scope["path"], status, (time.perf_counter() - started) * 1000
-            )
+            seconds = time.perf_counter() - started
+            logger.info("{} {} {} {:.1f}ms", scope["method"], scope["path"], status, seconds * 1000)
+            self._observe(scope, status, seconds)
 
 
 class GuardMiddleware:

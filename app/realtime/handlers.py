@@ -6,14 +6,15 @@ A handler gets the message context and the parsed model; it replies with ``ctx.r
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from loguru import logger
 
 from app.db import iso, utcnow
-from app.errors import to_app_error, wire_code
+from app.errors import AppError, to_app_error, wire_code
 from app.runtime import Runtime
 from protocol import (
     AiDelta,
@@ -45,6 +46,7 @@ class Context:
     runtime: Runtime
     conn: Any  # app.realtime.connection.WsConnection (anything with id, project, send)
     message_id: str | None
+    received: float = field(default_factory=time.perf_counter)  # made when the frame is read
 
     @property
     def project(self) -> str:
@@ -81,6 +83,7 @@ async def handle_update(ctx: Context, msg: WorkspaceUpdate) -> None:
     )
     result = await future
     ctx.reply(SyncConfirm(workspace_id=msg.workspace_id, version=result.version, updated_at=result.updated_at))
+    ctx.runtime.metrics.confirm_latency.observe(time.perf_counter() - ctx.received)
 
 
 async def handle_delete(ctx: Context, msg: WorkspaceDelete) -> None:
@@ -126,11 +129,12 @@ HANDLERS: dict[type, Handler] = {
 }
 
 
-def send_error(ctx: Context, exc: BaseException) -> str:
+def send_error(ctx: Context, exc: BaseException) -> AppError:
+    """Reply with the one error ``exc`` maps to (an internal one is logged once, with the correlation id that
+    goes into the reply's ``details``) and return it."""
     error = to_app_error(exc)
-    code = wire_code(error.code)
-    ctx.reply(Error(code=code, message=error.message, details=error.details))
-    return code
+    ctx.reply(Error(code=wire_code(error.code), message=error.message, details=error.details))
+    return error
 
 
 async def run_handler(ctx: Context, handler: Handler, msg: Any) -> None:
@@ -138,7 +142,8 @@ async def run_handler(ctx: Context, handler: Handler, msg: Any) -> None:
     try:
         await handler(ctx, msg)  # the log context (conn) is the endpoint's, copied into this task
     except Exception as exc:
-        code = send_error(ctx, exc)
+        error = send_error(ctx, exc)  # one mapping: a second one logged the error again under a second id
+        code = wire_code(error.code)
         metrics.errors.labels(code=code).inc()
         logger.info("error {} on {} from {}", code, msg.type, ctx.conn.id)  # no user content at INFO
-        logger.debug("error {} detail: {}", code, to_app_error(exc).message[:200])
+        logger.debug("error {} detail: {}", code, error.message[:200])

@@ -114,7 +114,7 @@ async def scrape(base: str) -> dict[str, float]:
         text = (await http.get(base + "/metrics")).text
     values: dict[str, float] = {}
     for line in text.splitlines():
-        match = re.match(r"^([a-zA-Z_:]+)(\{[^}]*\})? ([0-9.eE+-]+)$", line)
+        match = re.match(r"^([a-zA-Z_:]+)(\{.*\})? ([0-9.eE+-]+)$", line)  # label values may hold braces
         if match:
             values[match.group(1) + (match.group(2) or "")] = float(match.group(3))
     return values

@@ -45,7 +45,9 @@ async def test_reorder(tmp_path: Path) -> None:
                 elapsed = (time.perf_counter() - started) * 1000
                 assert reply["type"] == "workspace.reorder_confirm", reply
                 after = await scrape(f"http://127.0.0.1:{port}")
-                writes = after.get("db_reorder_writes_total", 0) - before.get("db_reorder_writes_total", 0)
+                writes = after.get("workspace_server_db_reorder_writes_total", 0) - before.get(
+                    "workspace_server_db_reorder_writes_total", 0
+                )
                 rows.append((label, f"{writes:.0f} document writes, {elapsed:.1f} ms to confirm (target <= 2 writes)"))
                 order = new
     finally:

@@ -66,9 +66,15 @@ async def test_updates(tmp_path: Path) -> None:
             stop(proc)
     finally:
         await database.stop()
-    writes = after.get("db_workspace_writes_total", 0) - before.get("db_workspace_writes_total", 0)
-    updates = after.get("workspace_updates_total", 0) - before.get("workspace_updates_total", 0)
-    commands = after.get("db_workspace_write_commands", 0) - before.get("db_workspace_write_commands", 0)
+    writes = after.get("workspace_server_db_workspace_writes_total", 0) - before.get(
+        "workspace_server_db_workspace_writes_total", 0
+    )
+    updates = after.get("workspace_server_workspace_updates_total", 0) - before.get(
+        "workspace_server_workspace_updates_total", 0
+    )
+    commands = after.get("workspace_server_db_workspace_write_commands_total", 0) - before.get(
+        "workspace_server_db_workspace_write_commands_total", 0
+    )
 
     echo_port = free_port()
     echo = subprocess.Popen([sys.executable, "-m", "tests.bench.echo_server", "--port", str(echo_port)], cwd=ROOT)

@@ -46,7 +46,8 @@ async def test_metrics_and_protocol_schema(server: LiveServer) -> None:
     await c.request({"type": "ping"})
     async with server.http() as http:
         text = (await http.get("/metrics")).text
-        assert "ws_connections 1.0" in text and 'ws_messages_total{type="ping"}' in text
+        assert "workspace_server_ws_connections 1.0" in text
+        assert 'workspace_server_ws_messages_total{type="ping"}' in text
         schema = (await http.get("/api/protocol")).text
     for kind in (
         "ping",

@@ -187,7 +187,7 @@ async def test_a_process_resumes_its_stream_after_a_hiccup(tmp_path: Path, failp
         fail = {"failCommands": ["getMore", "aggregate"], "closeConnection": True, "appName": "procA"}
         await admin.admin.command("configureFailPoint", "failCommand", mode="alwaysOn", data=fail)
         deadline = time.monotonic() + 10
-        while await _metric(a, "fanout_stream_up") == 1:
+        while await _metric(a, "workspace_server_fanout_stream_up") == 1:
             assert time.monotonic() < deadline, "A's stream never noticed the failpoint"
             await asyncio.sleep(0.05)
         reply = await b1.request(
@@ -202,8 +202,8 @@ async def test_a_process_resumes_its_stream_after_a_hiccup(tmp_path: Path, failp
     m = await a1.expect_type("workspace.updated", timeout=15)
     assert m["workspace_id"] == ws["id"] and m["changes"] == {"title": "while A was away"}
     assert await a1.nothing_more(0.5) == []
-    assert await _metric(a, "fanout_stream_resumes") >= 1
-    assert await _metric(a, "fanout_stream_up") == 1
+    assert await _metric(a, "workspace_server_fanout_stream_resumes_total") >= 1
+    assert await _metric(a, "workspace_server_fanout_stream_up") == 1
 
 
 async def test_when_the_stream_cannot_resume_clients_are_told_to_reload(tmp_path: Path, failpoint_db: str) -> None:
