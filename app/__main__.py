@@ -19,7 +19,7 @@ import uvicorn
 from loguru import logger
 from pydantic import SecretStr
 
-from app.db import EmbeddedDatabase
+from app.db import EmbeddedDatabase, Supervisor
 from app.logging import setup_logging
 from app.main import create_app
 from app.settings import Settings
@@ -64,11 +64,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 async def serve(settings: Settings) -> int:
     embedded: EmbeddedDatabase | None = None
+    supervisor: asyncio.Task[None] | None = None
     if settings.mongodb_uri is None:
         # The server binds its port only after the database is up: keep the database off it.
         embedded = EmbeddedDatabase(settings.db_dir, log_file=settings.logs_dir / "db.log", avoid_ports={settings.port})
         uri = await embedded.start()
         settings = settings.model_copy(update={"mongodb_uri": SecretStr(uri)})
+        # We started it, so we keep it running: restarted (same port) whenever it dies, until we stop it.
+        supervisor = asyncio.create_task(Supervisor(embedded).run(), name="db-supervisor")
     try:
         app = create_app(settings)
         config = uvicorn.Config(
@@ -100,6 +103,9 @@ async def serve(settings: Settings) -> int:
         await server.serve()
         return 0 if server.started else 1
     finally:
+        if supervisor is not None:
+            supervisor.cancel()  # before stop(): no restart while we stop it
+            await asyncio.wait([supervisor])
         if embedded is not None:
             await embedded.stop()
 

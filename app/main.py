@@ -23,7 +23,7 @@ from app.api.health import health, metrics, protocol
 from app.api.responses import app_error_handler, http_exception_handler
 from app.api.uploads import upload_image
 from app.api.workspaces import get_workspace, list_workspaces
-from app.db import PollerLease, WorkspaceDoc, connect
+from app.db import DatabaseHealth, PollerLease, WorkspaceDoc, connect
 from app.errors import AppError
 from app.media import LocalMediaStore, MediaStore
 from app.metrics import Metrics
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         client = await connect(
             settings.mongodb_uri.get_secret_value(), settings.mongodb_db, timeout_ms=settings.db_timeout_ms
         )
+        db_health = DatabaseHealth(client)  # while it says down, requests are refused at once
         hub = Hub(settings.max_connections)
         metrics_ = Metrics()
 
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             on_write=on_write,
             on_deleted=on_deleted,
             on_reorder=metrics_.reorder_writes.inc,
+            admit=db_health.require,
         )
         bulk = workspaces.bulk
         metrics_.counted(
@@ -155,8 +157,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ai=AiService(collection, fanout, providers),
             poller=poller,
             fanout=fanout,
+            db_health=db_health,
         )
         app.state.runtime = runtime
+        health_task = asyncio.create_task(db_health.run(), name="db-health")
         poller_task = asyncio.create_task(poller.run(), name="poller")
         try:
             yield
@@ -174,6 +178,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     await asyncio.wait_for(fanout_task, 5)
                 except TimeoutError:
                     logger.error("the change stream did not stop within 5 s")
+            health_task.cancel()
+            await asyncio.wait([health_task])
             await poller.aclose()
             await providers.aclose()
             await client.close()

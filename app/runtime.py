@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 if TYPE_CHECKING:
     from pymongo import AsyncMongoClient
 
+    from app.db.health import DatabaseHealth
     from app.media import MediaStore
     from app.metrics import Metrics
     from app.poller import Poller
@@ -36,6 +37,7 @@ class Runtime:
     ai: AiService
     poller: Poller
     fanout: LocalFanout | ChangeStreamFanout
+    db_health: DatabaseHealth  # up/down, from a ping every half second
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)  # in-flight message handlers
     shutting_down: bool = False
 

@@ -64,7 +64,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     ws_compression: bool = False  # WS_COMPRESSION: permessage-deflate (costs ~40 KiB per idle connection)
     ui_dir: Path | None = None  # built timeline UI; default ecosystem/timeline-ui/dist when it exists
-    db_timeout_ms: int = Field(3000, gt=0)  # how long a write waits for an unreachable database
+    # DB_TIMEOUT_MS: how long start-up keeps trying to reach the database; once running, a request waits at most
+    # ~1 s for an unreachable one (app/db: serverSelectionTimeoutMS, and the health monitor refuses at once)
+    db_timeout_ms: int = Field(3000, gt=0)
     # FANOUT: "local" (events reach this process's connections) or "changestream" (every process watches the
     # workspaces collection and forwards changes to its own connections: several processes, one timeline)
     fanout: Literal["local", "changestream"] = "local"

@@ -1,22 +1,31 @@
-"""Database access: Beanie documents on PyMongo's async client, and the embedded database launcher."""
+"""Database access: Beanie documents on PyMongo's async client, the embedded database launcher and its
+supervisor, and the monitor that knows whether the database answers."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
+from pymongo.errors import ConnectionFailure
 
 from app.db.documents import DOCUMENT_MODELS, PollerLease, VideoState, WorkspaceDoc, utcnow
-from app.db.embedded import EmbeddedDatabase, free_port
+from app.db.embedded import Backoff, EmbeddedDatabase, Supervisor, free_port
+from app.db.health import DatabaseHealth, db_unavailable
 from app.db.mapping import iso, video_to_wire, workspace_to_wire
 
 __all__ = [
+    "Backoff",
+    "DatabaseHealth",
     "EmbeddedDatabase",
     "PollerLease",
+    "Supervisor",
     "VideoState",
     "WorkspaceDoc",
     "connect",
+    "db_unavailable",
     "free_port",
     "iso",
     "utcnow",
@@ -24,19 +33,43 @@ __all__ = [
     "workspace_to_wire",
 ]
 
+# How long one operation waits for a server to send it to. Short, so that a database that went away answers
+# ``unavailable`` within about a second (the driver's own monitor needs 0.5 s between checks, so much less would
+# fail requests that a reconnect a moment later could have served). Start-up still waits ``timeout_ms`` in all.
+SELECTION_TIMEOUT_MS = 1000
+
 
 async def connect(uri: str, db_name: str, *, timeout_ms: int = 3000) -> AsyncMongoClient[dict[str, Any]]:
-    """Connect, then let Beanie create collections and indexes. Bounded timeouts so an unreachable
-    database answers ``unavailable`` quickly instead of hanging a request."""
+    """Connect (waiting up to ``timeout_ms`` for the database to answer), then let Beanie create collections and
+    indexes. Bounded timeouts so an unreachable database answers ``unavailable`` quickly instead of hanging a
+    request."""
     options: dict[str, Any] = {} if "appname=" in uri.lower() else {"appname": "workspace-server"}
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         uri,
         **options,
         tz_aware=True,
-        serverSelectionTimeoutMS=timeout_ms,
+        serverSelectionTimeoutMS=min(timeout_ms, SELECTION_TIMEOUT_MS),
         connectTimeoutMS=timeout_ms,
         socketTimeoutMS=max(timeout_ms * 4, 10000),
         retryWrites=True,
     )
-    await init_beanie(database=client[db_name], document_models=DOCUMENT_MODELS)
+    try:
+        await _first_answer(client, timeout_ms / 1000)
+        await init_beanie(database=client[db_name], document_models=DOCUMENT_MODELS)
+    except BaseException:
+        await client.close()
+        raise
     return client
+
+
+async def _first_answer(client: AsyncMongoClient[dict[str, Any]], timeout: float) -> None:
+    """Ping until the database answers; each try waits one (short) server selection timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await client.admin.command("ping")
+            return
+        except ConnectionFailure:
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(0.05)

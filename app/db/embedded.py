@@ -5,6 +5,9 @@ The child listens on a free loopback port with its files under ``<db_dir>``, run
 parent dies (Linux ``PR_SET_PDEATHSIG``). A pid file beside the data lets the next start find a leftover child
 of a server that was killed with SIGKILL: it is stopped before a new one opens the directory, since
 WiredTiger allows one process per directory.
+
+``Supervisor`` restarts a database that exits without ``stop()`` (killed, crashed), on the same port and
+directory, so the client's URI stays valid and the driver reconnects by itself.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from loguru import logger
 from pymongo import AsyncMongoClient
@@ -82,6 +87,7 @@ class EmbeddedDatabase:
         self.port = port
         self.log_file = log_file
         self.process: asyncio.subprocess.Process | None = None
+        self.stopping = False  # set by stop(): an exit from now on is expected, not restarted
         self._pid_file = self.db_dir.parent / "db.pid"
 
     @property
@@ -169,7 +175,13 @@ class EmbeddedDatabase:
         logger.warning("stopping a leftover embedded database (pid {}) that still holds {}", pid, self.db_dir)
         await _terminate_pid(pid)
 
+    async def wait(self) -> int | None:
+        """Wait until the current process exits; its exit code (None when there is no process)."""
+        proc = self.process
+        return None if proc is None else await proc.wait()
+
     async def stop(self, *, timeout: float = 15.0) -> None:
+        self.stopping = True
         proc, self.process = self.process, None
         if proc is None or proc.returncode is not None:
             return
@@ -195,3 +207,87 @@ async def _terminate_pid(pid: int, timeout: float = 15.0) -> None:
                 os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + 5
         await asyncio.sleep(0.05)
+
+
+class Supervised(Protocol):
+    """What the supervisor needs of a database (``EmbeddedDatabase``; a fake in tests)."""
+
+    stopping: bool
+    port: int | None
+
+    async def wait(self) -> int | None: ...
+
+    async def start(self) -> str: ...
+
+
+@dataclass
+class Backoff:
+    """Delays between restart attempts: ``first``, doubling, at most ``cap``; back to ``first`` once a started
+    database has stayed up for ``stable_s`` (a crash a day is not a crash loop)."""
+
+    first: float = 0.5
+    cap: float = 30.0
+    stable_s: float = 60.0
+    _next: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        self._next = self.first
+
+    def delay(self) -> float:
+        delay, self._next = self._next, min(self._next * 2, self.cap)
+        return delay
+
+    def ran_for(self, seconds: float) -> None:
+        if seconds >= self.stable_s:
+            self._next = self.first
+
+
+class Supervisor:
+    """Keeps a database running: when its process exits and nobody called ``stop()``, start it again (same port,
+    same directory) after a backoff delay; a database that keeps dying is retried forever, at most ``cap`` apart.
+    Cancel ``run()`` before ``stop()`` (``python -m app`` does), so no restart races the shutdown."""
+
+    def __init__(
+        self,
+        database: Supervised,
+        *,
+        backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.database = database
+        self.backoff = backoff or Backoff()
+        self._clock = clock
+        self._sleep = sleep
+        self.restarts = 0  # successful restarts
+
+    async def run(self) -> None:
+        while True:
+            started = self._clock()
+            code = await self.database.wait()
+            if self.database.stopping or code is None:
+                return
+            self.backoff.ran_for(self._clock() - started)
+            logger.error("embedded database exited unexpectedly (code {}); restarting it", code)
+            if not await self._restart():
+                return
+
+    async def _restart(self) -> bool:
+        attempt = 0
+        while True:
+            attempt += 1
+            delay = self.backoff.delay()
+            logger.warning("embedded database restart {} in {:.1f}s (port {})", attempt, delay, self.database.port)
+            await self._sleep(delay)
+            if self.database.stopping:
+                return False
+            try:
+                await self.database.start()
+            except Exception as exc:  # the reason is logged; the next attempt comes after a longer delay
+                lines = str(exc).strip().splitlines() or [type(exc).__name__]  # first and last: cause and error
+                reason = lines[0][:200] + (f" … {lines[-1][:200]}" if len(lines) > 1 else "")
+                logger.error("embedded database restart {} failed: {}", attempt, reason)
+                continue
+            self.restarts += 1
+            logger.warning("embedded database restarted on port {} (attempt {})", self.database.port, attempt)
+            return True

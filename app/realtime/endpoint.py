@@ -2,7 +2,9 @@
 
 Reading is sequential; each message's handler runs as its own task (bounded per connection), so a slow
 database write does not hold up the next message, while updates keep their order because they are queued
-with the writer before the handler's first await.
+with the writer before the handler's first await. A ``ping`` is answered by the reader itself (never behind
+the in-flight limit), and while the database is known to be down every other message is answered
+``unavailable`` at once, without taking a slot.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ import asyncio
 from loguru import logger
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from app.db import iso, utcnow
+from app.db import DatabaseHealth, db_unavailable, iso, utcnow
 from app.errors import AppError
 from app.realtime.connection import WsConnection
-from app.realtime.handlers import HANDLERS, Context, run_handler, send_error
+from app.realtime.handlers import HANDLERS, Context, handle_ping, run_handler, send_error
 from app.realtime.ratelimit import TokenBucket
 from app.runtime import runtime_of
-from protocol import ConnectionReady, ProtocolError, codes, loads, parse_client_message
+from protocol import ConnectionReady, Ping, ProtocolError, codes, loads, parse_client_message
 from protocol.codes import PROTOCOL_VERSION
 from protocol.fields import PROJECT_RE
 
@@ -35,6 +37,26 @@ def _reply_id(text: str | None) -> str | None:
         return None
     value = data.get("id") if isinstance(data, dict) else None
     return value if isinstance(value, str) and 1 <= len(value) <= 64 else None
+
+
+async def _take_slot(slots: asyncio.Semaphore, health: DatabaseHealth) -> bool:
+    """Take a handler slot (True), or give up as soon as the database is known to be down (False)."""
+    if not slots.locked():
+        await slots.acquire()
+        return True
+    acquire = asyncio.ensure_future(slots.acquire())
+    down = asyncio.ensure_future(health.wait_down())
+    try:
+        await asyncio.wait((acquire, down), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        down.cancel()
+        acquire.cancel()  # no effect when it has the slot already; otherwise the semaphore passes it on
+    await asyncio.wait((acquire,))
+    got = acquire.done() and not acquire.cancelled()
+    if got and not health.up:
+        slots.release()
+        return False
+    return got
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
@@ -96,11 +118,19 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                 if runtime.shutting_down:
                     send_error(ctx, AppError(codes.UNAVAILABLE, "the server is shutting down; nothing was changed"))
                     continue
+                if isinstance(msg, Ping):  # needs nothing but this socket
+                    await handle_ping(ctx, msg)
+                    continue
                 handler = HANDLERS.get(type(msg))
                 if handler is None:
                     send_error(ctx, AppError(codes.UNAVAILABLE, f"{msg.type} is not available on this server"))
                     continue
-                await slots.acquire()
+                # Every other message needs the database: while it is down, refuse at once, also when waiting
+                # for a slot (the handlers holding them wait for the database too).
+                if not runtime.db_health.up or not await _take_slot(slots, runtime.db_health):
+                    send_error(ctx, db_unavailable())
+                    runtime.metrics.errors.labels(code=codes.UNAVAILABLE).inc()
+                    continue
                 task = runtime.spawn(run_handler(ctx, handler, msg), name=f"{conn.id}:{msg.type}")
                 task.add_done_callback(lambda _t: slots.release())
         except WebSocketDisconnect as exc:

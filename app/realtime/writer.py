@@ -5,6 +5,11 @@ never longer than ``max_wait_s`` after the first) are handed to the next flush t
 were submitted. ``flush(key, items)`` returns one result per item (a value or an exception), so one bad item
 does not fail the others; each ``submit`` resolves only when the flush holding its item has returned, which
 is after the database acknowledged the write. With ``debounce_s == 0`` an idle key is flushed at once.
+
+``admit()``, when given, is asked before an item is queued and again before each flush; when it raises, the
+item (or every item of that flush) fails with its exception and nothing is flushed. The server passes the
+database monitor's ``require``: while the database is down, updates fail at once instead of queueing behind
+writes that each wait for it.
 """
 
 from __future__ import annotations
@@ -41,8 +46,10 @@ class CoalescingWriter(Generic[K, T, R]):
         max_wait_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        admit: Callable[[], None] | None = None,
     ) -> None:
         self._flush = flush
+        self._admit = admit
         self._debounce = debounce_s
         self._max_wait = max(max_wait_s, 0.0)
         self._clock = clock
@@ -53,7 +60,9 @@ class CoalescingWriter(Generic[K, T, R]):
 
     def submit(self, key: K, item: T) -> asyncio.Future[R]:
         """Queue ``item``; the returned future resolves after the flush that holds it. Not a coroutine, so the
-        queueing order is exactly the call order."""
+        queueing order is exactly the call order. Raises what ``admit()`` raises, queueing nothing."""
+        if self._admit is not None:
+            self._admit()
         loop = asyncio.get_running_loop()
         state = self._keys.get(key)
         if state is None:
@@ -95,6 +104,11 @@ class CoalescingWriter(Generic[K, T, R]):
                 await self._debounce_wait(state)
                 items, futures = state.items, state.futures
                 state.items, state.futures, state.in_flight = [], [], futures
+                refused = self._refusal()
+                if refused is not None:
+                    self._settle(futures, [refused] * len(items))
+                    state.in_flight = []
+                    continue
                 try:
                     results = await self._flush(key, items)
                     if len(results) != len(items):
@@ -122,6 +136,15 @@ class CoalescingWriter(Generic[K, T, R]):
             if remaining <= 0:
                 return
             await self._sleep(remaining)
+
+    def _refusal(self) -> Exception | None:
+        if self._admit is None:
+            return None
+        try:
+            self._admit()
+        except Exception as exc:
+            return exc
+        return None
 
     @staticmethod
     def _settle(futures: list[asyncio.Future[R]], results: list[R | BaseException]) -> None:

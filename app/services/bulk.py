@@ -21,6 +21,7 @@ update the database refuses comes back as a write error naming its index, which 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from bson import encode
@@ -38,9 +39,10 @@ _Update = tuple[dict[str, Any], dict[str, Any], str]  # (filter, update, token)
 
 
 class BulkUpdater:
-    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
+    def __init__(self, collection: AsyncCollection[dict[str, Any]], *, admit: Callable[[], None] | None = None) -> None:
         self.collection = collection
-        self._writer: CoalescingWriter[None, _Update, bool] = CoalescingWriter(self._flush)
+        # admit: refuse at once while the database is down (a batch queued here would wait for it otherwise)
+        self._writer: CoalescingWriter[None, _Update, bool] = CoalescingWriter(self._flush, admit=admit)
         self.commands = 0  # bulk_write commands sent (each holds one or more document updates)
 
     async def update_one(self, query: dict[str, Any], update: dict[str, Any]) -> bool:

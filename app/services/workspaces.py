@@ -140,6 +140,7 @@ class WorkspaceService:
         on_write: Callable[[float, int], None] | None = None,
         on_deleted: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
         on_reorder: Callable[[int], None] | None = None,
+        admit: Callable[[], None] | None = None,  # raises to refuse an update at once (the database is down)
     ) -> None:
         self.on_reorder = on_reorder  # (documents rewritten), for metrics
         self.on_deleted = on_deleted  # e.g. cancel a running generation at its provider
@@ -148,9 +149,9 @@ class WorkspaceService:
         self.fanout = fanout
         self.media = media
         self.writer: CoalescingWriter[Key, Patch, WriteResult] = CoalescingWriter(
-            self._flush, debounce_s=debounce_s, max_wait_s=max_wait_s
+            self._flush, debounce_s=debounce_s, max_wait_s=max_wait_s, admit=admit
         )
-        self.bulk = BulkUpdater(collection)  # the writes of several workspaces that are ready together: one command
+        self.bulk = BulkUpdater(collection, admit=admit)  # workspaces' writes ready together: one command
         self._forms: OrderedDict[Key, _Cached] = OrderedDict()
         self._project_locks: dict[str, asyncio.Lock] = {}
         self.coalesced_updates = 0  # updates that shared a write with an earlier one
