@@ -223,6 +223,8 @@ async def test_killed_database_fails_fast_then_is_restarted_and_nothing_confirme
         freed_at = time.monotonic()
         await _health_becomes(http, 200, within=40)  # the supervisor's next attempt (its delay has grown)
         print(f"healthy again {time.monotonic() - freed_at:.2f}s after the port came free")
+        # the database may answer before the supervisor has logged the restart it made
+        await _log_shows(proc, "embedded database restarted on port", within=10)
         restarted = _database_child(proc.proc.pid)
         assert restarted is not None and restarted[0] != db_pid and restarted[1] == db_port
         after, _ = await client.request(_update("after", ids[1], 9999))
