@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from app.db import EmbeddedDatabase, Supervisor
 from app.logging import setup_logging
 from app.main import create_app
+from app.serving import uvicorn_config
 from app.settings import Settings
 
 
@@ -74,21 +75,7 @@ async def serve(settings: Settings) -> int:
         supervisor = asyncio.create_task(Supervisor(embedded).run(), name="db-supervisor")
     try:
         app = create_app(settings)
-        config = uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
-            ws_max_size=settings.max_message_bytes,
-            ws_ping_interval=settings.ws_ping_interval_s or None,
-            ws_ping_timeout=settings.ws_ping_timeout_s or None,
-            # permessage-deflate keeps two zlib contexts per socket (most of an idle connection's memory) to
-            # shrink frames that are small JSON anyway; see the idle benchmark in the README.
-            ws_per_message_deflate=settings.ws_compression,
-            timeout_graceful_shutdown=15,
-            lifespan="on",
-        )
+        config = uvicorn_config(app, settings)  # with the header timeout, as the tests' servers
         server = GracefulServer(config)
         loop = asyncio.get_running_loop()
 

@@ -65,9 +65,11 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
 
-def uvicorn_config(app: Any, settings: Settings, *, header_timeout_s: float = HEADER_TIMEOUT_S) -> uvicorn.Config:
-    """The one uvicorn configuration (``python -m app`` and the tests' live servers)."""
-    protocol = type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,), {"header_timeout_s": header_timeout_s})
+def uvicorn_config(app: Any, settings: Settings, *, header_timeout_s: float | None = None) -> uvicorn.Config:
+    """The one uvicorn configuration (``python -m app`` and the tests' live servers); the header timeout is
+    ``HTTP_HEADER_TIMEOUT_S`` unless given."""
+    timeout = header_timeout_s if header_timeout_s is not None else settings.http_header_timeout_s
+    protocol = type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,), {"header_timeout_s": timeout})
     return uvicorn.Config(
         app,
         host=settings.host,

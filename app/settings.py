@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     ws_burst: int = Field(200, gt=0)
     max_connections: int = Field(10000, gt=0)
     log_level: str = "INFO"
+    # HTTP_HEADER_TIMEOUT_S: a connection whose request headers are not complete by then is closed (slowloris)
+    http_header_timeout_s: float = Field(10.0, gt=0)
     ws_compression: bool = False  # WS_COMPRESSION: permessage-deflate (costs ~40 KiB per idle connection)
     ui_dir: Path | None = None  # built timeline UI; default ecosystem/timeline-ui/dist when it exists
     # DB_TIMEOUT_MS: how long start-up keeps trying to reach the database; once running, a request waits at most

@@ -77,3 +77,17 @@ async def test_complete_requests_and_websockets_outlive_the_header_timeout(db_ur
         writer.close()
     finally:
         await server.stop()
+
+
+async def test_python_m_app_closes_slow_headers(tmp_path: Path) -> None:
+    """The server as started by ``python -m app`` uses the same protocol (HTTP_HEADER_TIMEOUT_S)."""
+    from tests.support import ServerProcess
+
+    proc = ServerProcess(tmp_path / "data", env={"HTTP_HEADER_TIMEOUT_S": str(TIMEOUT_S)})
+    await proc.start()
+    reader, writer = await asyncio.open_connection("127.0.0.1", proc.port)
+    writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+    await writer.drain()
+    assert await _closed_after(reader, 10) < TIMEOUT_S + 3
+    writer.close()
+    assert await proc.terminate() == 0
