@@ -2,6 +2,7 @@
 // retry, reconnect with exponential backoff and jitter, and a fresh `workspace.list` on every (re)connect.
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
 import { newMessageId } from './ids';
+import { policyFor, TRANSIENT_ERRORS, type RequestPolicy } from './policy';
 import {
   FINAL_REPLY,
   RequestError,
@@ -33,14 +34,6 @@ export type ConnectionStatus =
   | { state: 'reconnecting'; attempt: number; retryAt: number; lastCode: number }
   | { state: 'unauthorized' }
   | { state: 'closed' };
-
-/** How one kind of request is confirmed and retried. */
-export interface RequestPolicy {
-  /** Re-send (same id) after a timeout and after a reconnect; queue while offline. */
-  retry: boolean;
-  /** Wait this long for the final reply; for streamed replies, the wait restarts on every partial reply. */
-  timeoutMs: number;
-}
 
 export interface ClientOptions {
   /** The WebSocket URL, computed on every connect (the token may change between attempts). */
@@ -82,8 +75,6 @@ interface Pending {
 
 const OPEN = 1;
 const CLOSE_POLICY_VIOLATION = 1008;
-/** Errors after which nothing was changed and the same message may simply be sent again later. */
-const TRANSIENT_ERRORS = new Set(['rate_limited', 'unavailable']);
 
 export class WorkspaceClient {
   private readonly options: Required<Omit<ClientOptions, 'createSocket'>> & { createSocket: SocketFactory };
@@ -387,18 +378,6 @@ export class WorkspaceClient {
   private setStatus(status: ConnectionStatus): void {
     this.currentStatus = status;
     for (const listener of [...this.statusListeners]) listener(status);
-  }
-}
-
-export function policyFor(type: ClientMessageType, confirmTimeoutMs: number): RequestPolicy {
-  switch (type) {
-    case 'video.generate':
-    case 'video.cancel':
-      return { retry: false, timeoutMs: Math.max(confirmTimeoutMs, 15_000) };
-    case 'ai.suggest':
-      return { retry: false, timeoutMs: Math.max(confirmTimeoutMs, 60_000) };
-    default:
-      return { retry: true, timeoutMs: confirmTimeoutMs };
   }
 }
 

@@ -1,12 +1,12 @@
 // The typed client of the workspace server protocol (PROTOCOL.md). Import from here, not from the modules.
 export * from './protocol';
-export { WorkspaceClient, policyFor } from './client';
+export { WorkspaceClient } from './client';
+export { policyFor, type RequestPolicy } from './policy';
 export type {
   ClientOptions,
   ConnectionStatus,
   MessageListener,
   RequestOptions,
-  RequestPolicy,
   SnapshotListener,
   SocketFactory,
   SocketLike,

@@ -1,4 +1,9 @@
-export { TimelineStore, describe, EDIT_DEBOUNCE_MS, SAVED_CHIP_MS, type AiState, type Ghost, type StoreOptions, type StoreState, type UploadState } from './store';
+export { TimelineStore, type StoreOptions } from './store';
+export { EDIT_DEBOUNCE_MS, SAVED_CHIP_MS } from './saving';
+export { describe } from './describe';
+export type { Ghost, StoreState } from './cell';
+export type { AiState } from './ai';
+export type { UploadState } from './uploads';
 export { StoreProvider, useStore, useStoreState } from './useTimeline';
 export { saveState, viewOf, type CardEdits, type SaveState } from './edits';
 export { changedKeys, FLASH_MS, isFlashing, type Flashes } from './flash';

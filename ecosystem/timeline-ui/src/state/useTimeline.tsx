@@ -1,5 +1,6 @@
 import { createContext, useContext, useSyncExternalStore, type ReactNode } from 'react';
-import type { StoreState, TimelineStore } from './store';
+import type { StoreState } from './cell';
+import type { TimelineStore } from './store';
 
 const StoreContext = createContext<TimelineStore | null>(null);
 

@@ -1,0 +1,26 @@
+// How each kind of request is confirmed and retried (PROTOCOL.md 3): creates, updates, deletes, reorders and
+// lists are re-sent with the same id; generate, cancel and AI questions are not (that would render or ask twice).
+import type { ClientMessageType } from './protocol';
+
+/** How one kind of request is confirmed and retried. */
+export interface RequestPolicy {
+  /** Re-send (same id) after a timeout and after a reconnect; queue while offline. */
+  retry: boolean;
+  /** Wait this long for the final reply; for streamed replies, the wait restarts on every partial reply. */
+  timeoutMs: number;
+}
+
+/** Errors after which nothing was changed and the same message may simply be sent again later. */
+export const TRANSIENT_ERRORS: ReadonlySet<string> = new Set(['rate_limited', 'unavailable']);
+
+export function policyFor(type: ClientMessageType, confirmTimeoutMs: number): RequestPolicy {
+  switch (type) {
+    case 'video.generate':
+    case 'video.cancel':
+      return { retry: false, timeoutMs: Math.max(confirmTimeoutMs, 15_000) };
+    case 'ai.suggest':
+      return { retry: false, timeoutMs: Math.max(confirmTimeoutMs, 60_000) };
+    default:
+      return { retry: true, timeoutMs: confirmTimeoutMs };
+  }
+}

@@ -1,0 +1,68 @@
+// The store's state and its listeners: one immutable StoreState replaced on every change, read by React with
+// useSyncExternalStore (useTimeline.tsx). The action modules (saving, video, uploads, AI) write through it.
+import type { ConnectionStatus } from '../api';
+import type { AiState } from './ai';
+import type { CardEdits } from './edits';
+import type { Flashes } from './flash';
+import type { Timeline } from './timeline';
+import type { UploadState } from './uploads';
+
+/** A card this tab asked for that the server has not confirmed yet. */
+export interface Ghost {
+  key: string;
+  position: number;
+}
+
+export interface StoreState {
+  project: string;
+  connection: ConnectionStatus;
+  timeline: Timeline;
+  edits: Record<string, CardEdits>;
+  ghosts: Ghost[];
+  ai: Record<string, AiState>;
+  uploads: Record<string, UploadState>;
+  /** Errors of generate / cancel requests, per card. */
+  videoErrors: Record<string, string>;
+  /** One line for the whole page (a failed reorder, a server error without a request). */
+  notice: string | null;
+  /** The server wants a token (WebSocket closed with 1008, or a REST 401). */
+  needsToken: boolean;
+  /** Per card, the fields (`title`, `form_data.<key>`) another tab changed a moment ago. */
+  flashes: Flashes;
+}
+
+/** The parts of the state kept per card id. */
+export type PerCard = 'edits' | 'ai' | 'uploads' | 'videoErrors';
+
+export class StateCell {
+  private state: StoreState;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(initial: StoreState) {
+    this.state = initial;
+  }
+
+  get = (): StoreState => this.state;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  set(patch: Partial<StoreState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  setTimeline(timeline: Timeline): void {
+    if (timeline !== this.state.timeline) this.set({ timeline });
+  }
+
+  /** Set (or, with `undefined`, remove) the entry of card `id` in one of the per-card records. */
+  setCard<K extends PerCard>(key: K, id: string, value: StoreState[K][string] | undefined): void {
+    const all = { ...this.state[key] } as Record<string, StoreState[K][string]>;
+    if (value === undefined) delete all[id];
+    else all[id] = value;
+    this.set({ [key]: all });
+  }
+}
