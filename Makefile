@@ -5,15 +5,37 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UI := ecosystem/timeline-ui
 
-.PHONY: run test test-changestream test-ui test-fast lint typecheck bench smoke clean
+.PHONY: run test test-changestream test-ui test-fast lint typecheck bench smoke clean lock lock-check
+
+# Installs come from the hashed lock files, never from whatever PyPI has today: requirements/dev.txt (what make run
+# and make test install: the embedded, s3 and dev extras) and requirements/server.txt (the Dockerfile's: embedded
+# and s3). `make lock` refreshes both from pyproject.toml, keeping every pin it can; `make lock-check` fails when
+# pyproject.toml asks for something the locks do not hold.
+LOCK := requirements/dev.txt
+LOCK_SERVER := requirements/server.txt
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 --quiet
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[embedded,dev]"
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+## lock: re-resolve requirements/*.txt from pyproject.toml (existing pins are kept where they still fit)
+lock: $(STAMP)
+	$(UV_COMPILE) --extra embedded --extra s3 --extra dev -o $(LOCK)
+	$(UV_COMPILE) --extra embedded --extra s3 -o $(LOCK_SERVER)
+
+## lock-check: the locks hold what pyproject.toml asks for (a re-resolve keeping their pins changes nothing)
+lock-check: $(STAMP)
+	@tmp=$$(mktemp -d) && cp $(LOCK) $$tmp/dev.txt && cp $(LOCK_SERVER) $$tmp/server.txt \
+		&& $(UV_COMPILE) --extra embedded --extra s3 --extra dev -o $$tmp/dev.txt \
+		&& $(UV_COMPILE) --extra embedded --extra s3 -o $$tmp/server.txt \
+		&& diff -q $(LOCK) $$tmp/dev.txt && diff -q $(LOCK_SERVER) $$tmp/server.txt \
+		|| { echo "requirements/*.txt are stale: run make lock and commit them"; exit 1; }
 
 # The UI is installed only when its lock changed (npm ci writes node_modules/.package-lock.json) and built only when
 # a source, a config or the installed packages changed: a restart of `make run` costs nothing for the UI.
@@ -42,6 +64,7 @@ run: $(STAMP)
 ## test: install and run the whole test suite (pytest exits non-zero when a test fails or none ran), then the
 ## UI's tests when Node is installed (its browser tests when Chromium is there too)
 test: $(STAMP)
+	$(MAKE) --no-print-directory lock-check
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory test-changestream
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory test-ui; \
