@@ -18,14 +18,17 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from app.api.callbacks import provider_callback  # issue 14.3
+from app.api.direct_upload import commit_upload, presign_upload  # issue 14.2
 from app.api.generate import ai_suggest, cancel_video, generate_video
-from app.api.health import health, metrics, protocol
+from app.api.health import health, livez, metrics, protocol, readyz  # issue 14.5: livez, readyz
 from app.api.responses import app_error_handler, http_exception_handler
 from app.api.uploads import upload_image
 from app.api.workspaces import get_workspace, list_workspaces
+from app.auth import MediaAccess, Verifier, signing_key  # issue 14.1
 from app.db import DatabaseHealth, PollerLease, WorkspaceDoc, connect
 from app.errors import AppError
-from app.media import LocalMediaStore, MediaStore
+from app.media import MediaStore, open_media_store  # issue 14.2: disk or S3 (MEDIA_STORE)
 from app.metrics import Metrics
 from app.middleware import AccessLogMiddleware, GuardMiddleware, OriginPolicy
 from app.poller import Poller
@@ -45,17 +48,23 @@ DEFAULT_UI_DIR = Path(__file__).resolve().parent.parent / "ecosystem" / "timelin
 def _routes(settings: Settings, media: MediaStore) -> list[Any]:
     routes: list[Any] = [
         Route("/health", health, methods=["GET"]),
+        Route("/livez", livez, methods=["GET"]),  # issue 14.5 (PROTOCOL.md 9.4)
+        Route("/readyz", readyz, methods=["GET"]),  # issue 14.5
+        Route("/api/callbacks/{provider}", provider_callback, methods=["POST"]),  # issue 14.3 (PROTOCOL.md 9.3)
         Route("/metrics", metrics, methods=["GET"]),
         Route("/api/protocol", protocol, methods=["GET"]),
         Route("/api/workspaces", list_workspaces, methods=["GET"]),
         Route("/api/workspaces/{workspace_id}", get_workspace, methods=["GET"]),
         Route("/api/upload/image", upload_image, methods=["POST"]),
+        Route("/api/upload/presign", presign_upload, methods=["POST"]),  # issue 14.2
+        Route("/api/upload/commit", commit_upload, methods=["POST"]),  # issue 14.2
         Route("/api/generate/video", generate_video, methods=["POST"]),
         Route("/api/generate/video/cancel", cancel_video, methods=["POST"]),
         Route("/api/ai/suggest", ai_suggest, methods=["POST"]),
         WebSocketRoute("/ws", websocket_endpoint),
-        Mount("/uploads", media.app("uploads"), name="uploads"),
-        Mount("/media", media.app("media"), name="media"),
+        # issue 14.1: access per project checked in front of whatever the store answers (files or 307s)
+        Mount("/uploads", MediaAccess(media.app("uploads"), "uploads"), name="uploads"),
+        Mount("/media", MediaAccess(media.app("media"), "media"), name="media"),
     ]
     ui_dir = settings.ui_dir or DEFAULT_UI_DIR
     if (ui_dir / "index.html").is_file():
@@ -73,7 +82,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app. ``settings.mongodb_uri`` must be set (``python -m app`` starts the embedded database and
     fills it in)."""
     settings = settings or Settings()
-    media: MediaStore = LocalMediaStore(settings.uploads_dir, settings.media_dir)
+    media: MediaStore = open_media_store(settings)  # issue 14.2: nothing to close (see app/media.py)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -145,6 +154,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             timeout_s=settings.video_timeout_s,
             metrics=metrics_,
         )
+        providers.on_change = poller.poke  # issue 15.4: the local renderer's progress is pushed, not polled
         runtime = Runtime(
             settings=settings,
             hub=hub,
@@ -186,6 +196,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             logger.info("stopped")
 
     origins = OriginPolicy(settings.origins)  # one policy for CORS, WebSockets and state-changing requests
+    verifier = Verifier.from_settings(settings)  # issue 14.1 (the endpoint reaches it for auth.refresh)
     middleware = [
         Middleware(AccessLogMiddleware),
         Middleware(
@@ -197,8 +208,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ),
         Middleware(
             GuardMiddleware,
-            token=settings.auth_token.get_secret_value() if settings.auth_token else None,
+            verifier=verifier,  # issue 14.1: AUTH_TOKEN and JWTs, one verifier (app/auth)
             policy=origins,
+            signing_key=signing_key(settings),
         ),
     ]
     app = Starlette(
@@ -212,4 +224,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
     )
     app.state.settings = settings
+    app.state.verifier = verifier  # issue 14.1
     return app

@@ -1,7 +1,7 @@
 """Uploaded pictures (checked by content) and finished videos.
 
-Media storage is an interface (``MediaStore``) so an S3-compatible store can follow; ``LocalMediaStore``
-keeps files under DATA_DIR.
+Media storage is an interface (``MediaStore``): ``LocalMediaStore`` keeps files under DATA_DIR, ``S3MediaStore``
+(app/media_s3, ``MEDIA_STORE=s3``, the ``s3`` extra) in a bucket; ``open_media_store`` picks one from the settings.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import warnings
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from PIL import Image
 from starlette.exceptions import HTTPException
@@ -24,8 +24,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.errors import AppError
 from protocol import codes
 
+if TYPE_CHECKING:
+    from app.settings import Settings
+
 ALLOWED_FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"), "WEBP": ("webp", "image/webp")}
 MAX_PIXELS = 64_000_000  # ~ 8000 x 8000; bigger pictures are refused as decompression bombs
+# Content types a client may upload straight to the bucket (PROTOCOL.md 9.2), with the extension of the name.
+DIRECT_TYPES = {
+    "image": {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"},
+    "audio": {"audio/mpeg": "mp3", "audio/wav": "wav", "audio/ogg": "ogg", "audio/flac": "flac", "audio/mp4": "m4a"},
+}
+
+Kind = Literal["uploads", "media"]  # uploads: what clients send (pictures, later audio); media: what we make
 
 
 @dataclass(frozen=True)
@@ -73,12 +83,25 @@ def inspect_image(data: bytes) -> tuple[str, str, int, int]:
 
 
 class MediaStore(Protocol):
-    """Where uploaded pictures and finished videos live, by name (``<hex>.png``, ``<workspace>-<hex>.mp4``).
+    """Where uploaded pictures and finished videos live, by kind and name (``uploads``/``<hex>.png``,
+    ``media``/``<workspace>-<hex>.mp4``).
 
-    Nothing outside this module touches their files: ``LocalMediaStore`` keeps them under DATA_DIR (a shared disk
-    when several processes serve one timeline); an S3-compatible store implements the same methods, with ``app``
-    answering ``/uploads/<name>`` and ``/media/<name>`` by redirecting to presigned URLs.
+    Nothing outside the store touches their files or objects. ``app`` answers ``/uploads/<name>`` and
+    ``/media/<name>``: files from DATA_DIR, or a 307 to a presigned URL of the object.
     """
+
+    async def save(self, kind: Kind, name: str, chunks: AsyncIterable[bytes], content_type: str) -> None:
+        """Store a file, all or nothing: a failed copy leaves nothing under ``name``."""
+        ...
+
+    async def read(self, kind: Kind, name: str) -> bytes | None:
+        """The file's bytes, None when there is no such file."""
+        ...
+
+    async def presign_get(self, kind: Kind, name: str) -> str | None:
+        """A URL that serves the file for a while without our server (None: the store has no such URLs, or
+        there is no such file)."""
+        ...
 
     def save_upload(self, data: bytes) -> StoredImage:
         """Check by content and store; blocking (call it in a thread)."""
@@ -91,16 +114,62 @@ class MediaStore(Protocol):
         ...
 
     def local_upload(self, name: str) -> Path | None:
-        """The picture as a file on this machine, when it is one (the offline renderer copies it)."""
+        """The picture as a file on this machine, when it is one (the offline renderer copies it; else it
+        writes the bytes of ``read_upload`` into its task folder)."""
         ...
 
     async def save_video(self, name: str, chunks: AsyncIterable[bytes]) -> None:
-        """Store a finished video, all or nothing: a failed copy leaves no file under ``name``."""
+        """``save("media", name, chunks, "video/mp4")``."""
         ...
 
-    def app(self, kind: Literal["uploads", "media"]) -> ASGIApp:
+    def app(self, kind: Kind) -> ASGIApp:
         """The ASGI app mounted at ``/uploads`` or ``/media``."""
         ...
+
+
+@dataclass(frozen=True)
+class PresignedPut:
+    url: str
+    method: str
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class DirectObject:
+    """An object a client put straight into the store, not yet checked: its first bytes and sizes."""
+
+    data: bytes  # at most the ``limit`` + 1 bytes asked for
+    size: int
+    declared: int
+    project: str | None  # the one named at presign
+
+
+@runtime_checkable
+class DirectUploads(Protocol):
+    """A store clients can upload to without our server (``POST /api/upload/presign`` + ``/commit``). The
+    object waits outside ``uploads`` until it is checked: nothing unchecked is ever served as an upload."""
+
+    async def presign_put(self, name: str, content_type: str, size: int, project: str | None) -> PresignedPut: ...
+
+    async def take_direct(self, name: str, limit: int) -> DirectObject | None:
+        """The waiting object under ``name`` (None when there is none)."""
+        ...
+
+    async def accept_direct(self, name: str, data: bytes, content_type: str) -> None:
+        """Keep the checked bytes as the upload ``name`` (served with ``content_type``); the waiting one goes."""
+        ...
+
+    async def drop_direct(self, name: str) -> None: ...
+
+
+def open_media_store(settings: Settings) -> MediaStore:
+    """The store ``MEDIA_STORE`` names. Neither holds an open resource: the S3 client is not bound to an event
+    loop and keeps no connection that needs closing (obstore pools them on its own runtime)."""
+    if settings.media_store == "s3":
+        from app.media_s3 import S3MediaStore  # the ``s3`` extra: imported only when chosen
+
+        return S3MediaStore.from_settings(settings)
+    return LocalMediaStore(settings.uploads_dir, settings.media_dir)
 
 
 class LocalMediaStore:
@@ -122,24 +191,36 @@ class LocalMediaStore:
         tmp.replace(target)
         return StoredImage(name, content_type, width, height, len(data))
 
+    def _file(self, kind: Kind, name: str) -> Path:
+        return (self.uploads_dir if kind == "uploads" else self.media_dir) / Path(name).name  # no way out
+
     def _upload(self, name: str) -> Path:
-        return self.uploads_dir / Path(name).name  # a bare name: no way out of the folder
+        return self._file("uploads", name)
+
+    async def read(self, kind: Kind, name: str) -> bytes | None:
+        try:
+            return await asyncio.to_thread(self._file(kind, name).read_bytes)
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+
+    async def presign_get(self, kind: Kind, name: str) -> str | None:
+        return None
 
     def has_upload(self, name: str) -> bool:
         return self._upload(name).is_file()
 
     async def read_upload(self, name: str) -> bytes | None:
-        try:
-            return await asyncio.to_thread(self._upload(name).read_bytes)
-        except (FileNotFoundError, IsADirectoryError):
-            return None
+        return await self.read("uploads", name)
 
     def local_upload(self, name: str) -> Path | None:
         path = self._upload(name)
         return path if path.is_file() else None
 
     async def save_video(self, name: str, chunks: AsyncIterable[bytes]) -> None:
-        target = self.media_dir / Path(name).name
+        await self.save("media", name, chunks, "video/mp4")
+
+    async def save(self, kind: Kind, name: str, chunks: AsyncIterable[bytes], content_type: str) -> None:
+        target = self._file(kind, name)
         tmp = target.with_suffix(".part")
         fh = await asyncio.to_thread(tmp.open, "wb")
         try:
@@ -153,7 +234,7 @@ class LocalMediaStore:
         await asyncio.to_thread(fh.close)
         os.replace(tmp, target)
 
-    def app(self, kind: Literal["uploads", "media"]) -> ASGIApp:
+    def app(self, kind: Kind) -> ASGIApp:
         files = StaticFiles(directory=self.uploads_dir if kind == "uploads" else self.media_dir, check_dir=False)
         return ServedFileHeaders(files)
 

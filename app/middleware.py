@@ -1,4 +1,5 @@
-"""Pure ASGI middleware (so it also sees WebSocket scopes): token auth and the Origin allowlist.
+"""Pure ASGI middleware (so it also sees WebSocket scopes): authentication and access (``GuardMiddleware``, with
+``app.auth``), the Origin allowlist, and the access log.
 
 A refused WebSocket is accepted, then closed with 1008, so browsers see the code (PROTOCOL.md 7).
 Tokens are compared in constant time and never logged.
@@ -15,19 +16,26 @@ too. Requests with neither header (curl, scripts) are not a browser's cross-site
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
 import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
 from loguru import logger
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.auth import AuthError, Principal, Verifier, check_signature
 from protocol import codes
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+OPEN_PATHS = frozenset({"/health", "/livez", "/readyz"})  # GET/HEAD without a token (PROTOCOL.md 6, 9.4)
+ADMIN_PATHS = frozenset({"/metrics"})
+# Provider callbacks (PROTOCOL.md 9.3) carry no token of ours: the route checks their signatures, and a callback
+# is only a hint (the poller asks the provider itself), so they pass the token check.
+CALLBACK_PREFIX = "/api/callbacks/"
+SIGNED_PREFIXES = ("/uploads/", "/media/")  # where a signed URL stands in for a token (issue 14 item 4)
 # The dev origins allowed by default: the loopback names over plain http, any port.
 LOOPBACK_ORIGIN = re.compile(r"http://(?:localhost|127\.0\.0\.1)(?::[0-9]{1,5})?")
 _DEFAULT_PORTS = {"http": ":80", "https": ":443"}
@@ -169,19 +177,43 @@ class AccessLogMiddleware:
 
 
 class GuardMiddleware:
-    """``AUTH_TOKEN`` (every path but ``GET /health`` and preflights) and the Origin policy (WebSockets and
-    state-changing HTTP requests). Origin is checked first: a foreign page learns nothing about the token."""
+    """The one boundary of authentication and access (PROTOCOL.md 6, 9.1) and of the Origin policy (9.5).
 
-    def __init__(self, app: ASGIApp, *, token: str | None, policy: OriginPolicy) -> None:
+    Origin is checked first (a foreign page learns nothing about the token). Then the request is authenticated
+    once (``AUTH_TOKEN``, a JWT, or a signed media URL for exactly its file) and its ``Principal`` is put in
+    ``scope["auth"]`` for the endpoint and the routes (``app.api.access``). Enforced here: a WebSocket for a
+    project the token does not name is closed with 1008; a viewer's state-changing request is 403 before the
+    route runs; ``/metrics`` is for admins. ``GET /health``, ``/livez``, ``/readyz``, preflights and provider
+    callbacks are open."""
+
+    def __init__(self, app: ASGIApp, *, verifier: Verifier, policy: OriginPolicy, signing_key: bytes) -> None:
         self.app = app
-        self.token = token.encode() if token else None
+        self.verifier = verifier
         self.policy = policy
+        self.signing_key = signing_key
 
-    def _token_ok(self, scope: Scope) -> bool:
-        if self.token is None:
-            return True
+    def _signed(self, scope: Scope) -> Principal | None:
+        """A signed media URL (``?exp=&sig=``) valid for this very path, right now."""
+        path = scope["path"]
+        if scope["method"] not in ("GET", "HEAD") or not path.startswith(SIGNED_PREFIXES):
+            return None
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        exp, sig = query.get("exp"), query.get("sig")
+        if not exp or not sig:
+            return None
+        expires = check_signature(self.signing_key, path, exp[0], sig[0])
+        if expires is None:
+            return None
+        return Principal("signed-url", "viewer", frozenset(), datetime.fromtimestamp(expires, UTC), only_path=path)
+
+    def _authenticate(self, scope: Scope) -> Principal:
+        """The principal of this request; ``AuthError`` when its credential is refused."""
         presented = _presented_token(scope)
-        return presented is not None and hmac.compare_digest(presented.encode(), self.token)
+        if presented is None and scope["type"] == "http" and self.verifier.enabled:
+            signed = self._signed(scope)
+            if signed is not None:
+                return signed
+        return self.verifier.verify(presented)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -190,17 +222,39 @@ class GuardMiddleware:
             if refusal is not None:
                 await _refuse_websocket(receive, send, refusal)
                 return
-            if not self._token_ok(scope):
+            try:
+                principal = self._authenticate(scope)
+            except AuthError:
                 await _refuse_websocket(receive, send, "missing or wrong token")
                 return
+            project = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("project", [""])[0] or "default"
+            if not principal.may_open(project):
+                await _refuse_websocket(receive, send, "the token does not name this project")
+                return
+            scope["auth"] = principal
         elif kind == "http":
             method, path = scope["method"], scope["path"]
             refusal = None if method in SAFE_METHODS else self.policy.refusal(scope)
             if refusal is not None:
                 await _http_error(send, 403, codes.FORBIDDEN, refusal)
                 return
-            exempt = method == "OPTIONS" or (method in ("GET", "HEAD") and path == "/health")
-            if not exempt and not self._token_ok(scope):
-                await _http_error(send, 401, codes.UNAUTHORIZED, "missing or wrong token")
+            if (
+                method == "OPTIONS"
+                or (method in ("GET", "HEAD") and path in OPEN_PATHS)
+                or (method == "POST" and path.startswith(CALLBACK_PREFIX))
+            ):
+                await self.app(scope, receive, send)
                 return
+            try:
+                principal = self._authenticate(scope)
+            except AuthError as exc:
+                await _http_error(send, 401, codes.UNAUTHORIZED, str(exc))
+                return
+            if method not in SAFE_METHODS and not principal.can_edit:
+                await _http_error(send, 403, codes.FORBIDDEN, f"role {principal.role} may not change anything")
+                return
+            if path in ADMIN_PATHS and not principal.is_admin:
+                await _http_error(send, 403, codes.FORBIDDEN, "only an admin token may read this")
+                return
+            scope["auth"] = principal
         await self.app(scope, receive, send)

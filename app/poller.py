@@ -8,6 +8,22 @@ overwritten) and publishes ``video.status_update``. Transient errors and 429s ba
 Retry-After) without failing the task; a task older than ``VIDEO_TIMEOUT_S`` fails with ``timeout``; a
 finished video is downloaded into media storage first, since provider URLs expire, under the media policy of
 ``app.media_fetch`` (a URL it refuses fails the generation with ``provider_error`` at once).
+
+``poke(task_id)`` / ``poke(workspace_id=...)`` makes it look at one task now instead of at its next cycle: the local
+renderer pokes as its progress moves, a provider's callback pokes (``app.api.callbacks``). A poke is only a hint:
+the task is read back from the database and its state asked of the provider, as in a cycle. Pokes of one task are
+coalesced and throttled (one check per ``POKE_INTERVAL_S`` at most, the last poke always followed by a check), and
+a task that is backing off (errors, Retry-After) is left to its cycle. One task is checked by one coroutine of a
+process at a time (a cycle skips a task a poke is checking).
+
+A poke is served by the process that got it, lease holder or not: the local renderer's progress lives only in the
+memory of the process that submitted the render (with ``FANOUT=changestream`` and several processes, often not the
+lease holder), and a callback reaches whichever process the load balancer picks. Routing it to the lease holder
+would cost a round trip through the database for nothing, since every write is safe from any process: it is
+guarded by ``video.task_id`` and an active status (a newer generation, a cancel or a finished video is never
+overwritten, and a video is finished once), and progress only ever goes up (``$not: {$gt}``), so two processes
+storing the same task's state in either order leave the later one. The cost is that, in a race, both may download
+a finished video; only one write wins (the other file stays unreferenced in media storage).
 """
 
 from __future__ import annotations
@@ -17,9 +33,11 @@ import contextlib
 import os
 import secrets
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bson import ObjectId
 from loguru import logger
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
@@ -35,10 +53,36 @@ LEASE_ID = "video-poller"
 MAX_BACKOFF_S = 60.0
 MAX_DOWNLOAD_FAILURES = 5
 LOCAL_PROVIDER = "local"  # the one provider that hands over files of this server (PROTOCOL.md 9.5)
+POKE_INTERVAL_S = 0.25  # at most ~4 checks a second of one task, however often it is poked
+_PROJECTION = {"project": 1, "video": 1}
 
 
 def _aware(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
+
+
+class KeyedLocks:
+    """One ``asyncio.Lock`` per key, kept only while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    def busy(self, key: str) -> bool:
+        return key in self._locks
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users > 1:
+                self._locks[key] = (lock, users - 1)
+            else:
+                del self._locks[key]
 
 
 class Poller:
@@ -67,6 +111,10 @@ class Poller:
         self.state = "starting"
         self._stop: asyncio.Event | None = None
         self.last_cycle = {"tasks": 0, "requests": 0, "seconds": 0.0}
+        self._checking = KeyedLocks()  # workspace id -> held while one coroutine checks that task
+        self._pokes: dict[tuple[str | None, str | None], asyncio.Task[None]] = {}  # (task_id, workspace_id) -> worker
+        self._poked: set[tuple[str | None, str | None]] = set()  # poked since its worker last looked
+        self._closed = False
 
     # ---- lease -------------------------------------------------------------------------------------------
 
@@ -128,8 +176,12 @@ class Poller:
         async def check(raw: dict[str, Any]) -> None:
             nonlocal requests
             async with semaphore:
+                key = str(raw["_id"])
+                if self._checking.busy(key):  # a poke is checking it right now
+                    return
                 requests += 1
-                await self._check(raw)
+                async with self._checking.hold(key):
+                    await self._check(raw)
 
         await asyncio.gather(*(check(raw) for raw in due))
         elapsed = time.perf_counter() - started
@@ -137,6 +189,59 @@ class Poller:
         if self.metrics is not None:
             self.metrics.poll_cycle.observe(elapsed)
         return len(due)
+
+    # ---- pokes -------------------------------------------------------------------------------------------
+
+    def poke(self, task_id: str | None = None, *, workspace_id: str | None = None) -> None:
+        """Look at the task ``task_id`` (or the generation of workspace ``workspace_id``) now, in the background.
+        Never blocks and never raises: it may be called from a provider's listener."""
+        if self._closed or not (task_id or workspace_id):
+            return
+        key = (task_id, workspace_id)
+        self._poked.add(key)
+        if key not in self._pokes:
+            self._pokes[key] = asyncio.create_task(self._serve_pokes(key), name="poke")
+
+    async def _serve_pokes(self, key: tuple[str | None, str | None]) -> None:
+        last = -POKE_INTERVAL_S
+        try:
+            while key in self._poked:  # nothing awaits between this test and the exit: no poke is missed
+                self._poked.discard(key)
+                wait = last + POKE_INTERVAL_S - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)  # the throttle: later pokes meanwhile make one more check
+                last = time.monotonic()
+                try:
+                    await self.check_now(key[0], workspace_id=key[1])
+                except Exception as exc:  # the database may be away: the cycle will get to it
+                    logger.warning("poked check failed: {}: {}", type(exc).__name__, str(exc)[:200])
+        finally:
+            self._poked.discard(key)
+            self._pokes.pop(key, None)
+
+    async def check_now(self, task_id: str | None = None, *, workspace_id: str | None = None) -> bool:
+        """Check one active task at once (what a poke does). False when there is none, or it is backing off."""
+        query: dict[str, Any] = {"video.status": {"$in": list(ACTIVE)}}
+        if workspace_id is not None:
+            if not ObjectId.is_valid(workspace_id):
+                return False
+            query["_id"] = ObjectId(workspace_id)
+        if task_id is not None:
+            query["video.task_id"] = task_id
+        found = await self.workspaces.find_one(query, _PROJECTION)
+        if found is None:
+            return False
+        async with self._checking.hold(str(found["_id"])):
+            raw = await self.workspaces.find_one({**query, "_id": found["_id"]}, _PROJECTION)  # as it is now
+            if raw is None:
+                return False
+            video, now = raw["video"], utcnow()
+            if video.get("poll_failures") and (_aware(video.get("next_poll_at")) or now) > now:
+                return False  # backing off (a provider's Retry-After is not overridden by a hint)
+            await self._check(raw)
+            return True
+
+    # ---- one task ----------------------------------------------------------------------------------------
 
     async def _check(self, raw: dict[str, Any]) -> None:
         video = raw["video"]
@@ -208,7 +313,10 @@ class Poller:
                 )
             return
         fields = {"video.status": status.status, "video.progress": progress, "video.poll_failures": 0}
-        await self._store(raw, {**fields, "video.next_poll_at": utcnow()})
+        # progress never goes down, whichever process stores it last (see the module's docstring)
+        await self._store(
+            raw, {**fields, "video.next_poll_at": utcnow()}, {"video.progress": {"$not": {"$gt": progress}}}
+        )
 
     async def _back_off(self, raw: dict[str, Any], exc: BaseException) -> None:
         failures = int(raw["video"].get("poll_failures") or 0) + 1
@@ -228,14 +336,19 @@ class Poller:
             self.metrics.generations.labels(provider=raw["video"].get("provider") or "?", outcome=outcome).inc()
         await self._store(raw, update)
 
-    async def _store(self, raw: dict[str, Any], update: dict[str, Any]) -> None:
+    async def _store(self, raw: dict[str, Any], update: dict[str, Any], guard: dict[str, Any] | None = None) -> None:
         now = utcnow()
         # The announced state is computed before the write so the write can carry it (FANOUT=changestream); the
         # filter makes it exact: same task, still active, and this poller is the only one writing its progress.
         after = {**raw["video"], **{k.removeprefix("video."): v for k, v in update.items()}, "updated_at": now}
         carried, events = self.video.status_events(raw["project"], str(raw["_id"]), video_to_wire(after))
         written = await self.workspaces.update_one(
-            {"_id": raw["_id"], "video.task_id": raw["video"].get("task_id"), "video.status": {"$in": list(ACTIVE)}},
+            {
+                "_id": raw["_id"],
+                "video.task_id": raw["video"].get("task_id"),
+                "video.status": {"$in": list(ACTIVE)},
+                **(guard or {}),
+            },
             {"$set": {**update, "video.updated_at": now, "updated_at": now, **carried}, "$inc": {"version": 1}},
         )
         if written.matched_count:  # else cancelled, regenerated or deleted meanwhile: nothing to announce
@@ -261,4 +374,12 @@ class Poller:
         return f"/media/{name}"
 
     async def aclose(self) -> None:
-        """Nothing to close: the fetcher makes one client per download."""
+        """Stop taking pokes and let the checks under way finish (briefly); the fetcher makes one client per
+        download, so there is nothing else to close."""
+        self._closed = True
+        pending = list(self._pokes.values())
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=5)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)

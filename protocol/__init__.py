@@ -25,6 +25,7 @@ from protocol.fields import (
 )
 from protocol.inbound import (
     AiSuggest,
+    AuthRefresh,
     ClientMessage,
     Ping,
     VideoCancel,
@@ -41,6 +42,7 @@ from protocol.outbound import (
     AiDelta,
     AiEntry,
     AiSuggestion,
+    AuthRefreshed,
     ConnectionReady,
     Error,
     ErrorInfo,
@@ -68,6 +70,8 @@ __all__ = [
     "AiEntry",
     "AiSuggest",
     "AiSuggestion",
+    "AuthRefresh",
+    "AuthRefreshed",
     "ClientMessage",
     "ConnectionReady",
     "Error",

@@ -42,6 +42,7 @@ REPLIES: Final[dict[str, tuple[str, ...]]] = {
     "video.generate": ("video.status_update",),
     "video.cancel": ("video.status_update",),
     "ai.suggest": ("ai.delta", "ai.suggestion"),
+    "auth.refresh": ("auth.refreshed",),
 }
 
 # What the server sends without being asked (no ``reply_to``), and when: the first frame and PROTOCOL.md 3.2.

@@ -132,6 +132,13 @@ class AiSuggest(Inbound):
     apply: bool = False
 
 
+class AuthRefresh(Inbound):
+    """PROTOCOL.md 9.1: swap the connection's token before it expires (same project; new sub and role apply)."""
+
+    type: Literal["auth.refresh"]
+    token: Annotated[str, Field(min_length=1, max_length=16384)]
+
+
 ClientMessage = Annotated[
     Ping
     | WorkspaceList
@@ -141,7 +148,8 @@ ClientMessage = Annotated[
     | WorkspaceReorder
     | VideoGenerate
     | VideoCancel
-    | AiSuggest,
+    | AiSuggest
+    | AuthRefresh,
     Field(discriminator="type"),
 ]
 
@@ -157,5 +165,6 @@ CLIENT_MESSAGE_TYPES: frozenset[str] = frozenset(
         VideoGenerate,
         VideoCancel,
         AiSuggest,
+        AuthRefresh,
     )
 )

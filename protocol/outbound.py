@@ -133,6 +133,13 @@ class AiSuggestion(ServerMessage):
     suggestion: AiEntry
 
 
+class AuthRefreshed(ServerMessage):
+    """PROTOCOL.md 9.1: the new token is the connection's; ``expires_at`` None: it does not expire."""
+
+    type: Literal["auth.refreshed"] = "auth.refreshed"
+    expires_at: str | None
+
+
 class Error(ServerMessage):
     type: Literal["error"] = "error"
     code: ErrorCode
@@ -153,6 +160,7 @@ ServerEvent = Annotated[
     | VideoStatusUpdate
     | AiDelta
     | AiSuggestion
+    | AuthRefreshed
     | Error,
     Field(discriminator="type"),
 ]

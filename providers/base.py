@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import base64
 import importlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import httpx
+
+log = logging.getLogger(__name__)
 
 VideoState = Literal["queued", "generating", "completed", "failed", "cancelled"]
 
@@ -45,6 +48,42 @@ class ProviderConfig:
     model: str | None = None
     public_base_url: str | None = None  # absolute URL of our server as providers can reach it
     work_dir: Path | None = None  # local renderer's scratch space
+    # Where the provider may POST when a task changes (sent with the submit where the provider has a callback);
+    # None: no callback, the app polls.
+    callback_url: str | None = None
+    # Called with a task id when an adapter that knows its tasks' progress first-hand (the local renderer) sees
+    # one move or finish, so the app can look at it at once instead of at its next poll. Must not block or raise.
+    on_change: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+
+
+class ProgressNotifier:
+    """How an adapter that watches its own tasks tells ``ProviderConfig.on_change``: ``notifier(task_id,
+    progress)`` calls the listener on a task's first report and then each time its progress moved by ``step``
+    points; ``notifier.final(task_id)`` calls it once more when the task ended (done, failed or cancelled) and
+    forgets it. Without a listener it does nothing; a listener that raises is logged, never propagated."""
+
+    def __init__(self, listener: Callable[[str], None] | None, *, step: int = 5) -> None:
+        self.listener = listener
+        self.step = step
+        self._told: dict[str, int] = {}  # task id -> the progress last told
+
+    def __call__(self, task_id: str, progress: int) -> None:
+        told = self._told.get(task_id)
+        if told is None or progress - told >= self.step:
+            self._told[task_id] = progress
+            self._tell(task_id)
+
+    def final(self, task_id: str) -> None:
+        self._told.pop(task_id, None)
+        self._tell(task_id)
+
+    def _tell(self, task_id: str) -> None:
+        if self.listener is None:
+            return
+        try:
+            self.listener(task_id)
+        except Exception:  # the listener's trouble must not fail the task
+            log.warning("the on_change listener failed for %s", task_id, exc_info=True)
 
 
 @dataclass(frozen=True)

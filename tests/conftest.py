@@ -17,6 +17,8 @@ from app.logging import setup_logging
 from app.settings import Settings
 from tests.support import LiveServer, ServerProcess
 
+pytest_plugins = ["tests.fixtures_s3"]  # issue 14.2: moto's S3 server and a bucket per test
+
 ServerFactory = Callable[..., Awaitable[LiveServer]]
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from app.api.access import scoped_project
 from app.api.body import read_json
 from app.errors import AppError
 from app.runtime import runtime_of
@@ -52,21 +53,22 @@ async def _body(request: Request, model: type[_Body]) -> Any:
 async def generate_video(request: Request) -> Response:
     runtime = runtime_of(request)
     body: GenerateBody = await _body(request, GenerateBody)
-    _, video = await runtime.video.start(request.query_params.get("project"), body.workspace_id, body.provider)
+    project = await scoped_project(request, request.query_params.get("project"), body.workspace_id)
+    _, video = await runtime.video.start(project, body.workspace_id, body.provider)
     return JSONResponse({"workspace_id": body.workspace_id, "video": video.model_dump(mode="json")}, status_code=202)
 
 
 async def cancel_video(request: Request) -> Response:
     runtime = runtime_of(request)
     body: CancelBody = await _body(request, CancelBody)
-    _, video = await runtime.video.cancel(request.query_params.get("project"), body.workspace_id)
+    project = await scoped_project(request, request.query_params.get("project"), body.workspace_id)
+    _, video = await runtime.video.cancel(project, body.workspace_id)
     return JSONResponse({"workspace_id": body.workspace_id, "video": video.model_dump(mode="json")})
 
 
 async def ai_suggest(request: Request) -> Response:
     runtime = runtime_of(request)
     body: SuggestBody = await _body(request, SuggestBody)
-    _, entry = await runtime.ai.suggest(
-        request.query_params.get("project"), body.workspace_id, body.message, apply=body.apply
-    )
+    project = await scoped_project(request, request.query_params.get("project"), body.workspace_id)
+    _, entry = await runtime.ai.suggest(project, body.workspace_id, body.message, apply=body.apply)
     return JSONResponse({"workspace_id": body.workspace_id, "suggestion": entry.model_dump(mode="json")})

@@ -9,10 +9,14 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from app.api.access import require_visible, visible  # issue 14.1
+from app.auth import record_owner  # issue 14.1
 from app.errors import AppError
-from app.runtime import runtime_of
+from app.media import StoredImage
+from app.runtime import Runtime, runtime_of
 from protocol import codes
 from protocol.fields import OBJECT_ID_RE, PROJECT_RE
+from protocol.outbound import Workspace
 
 _MULTIPART_OVERHEAD = 64 * 1024
 
@@ -46,9 +50,22 @@ async def upload_image(request: Request) -> Response:
     if project is not None and (not isinstance(project, str) or not PROJECT_RE.match(project)):
         raise AppError(codes.INVALID_MESSAGE, "project: must be 1-64 characters of A-Z, a-z, 0-9, _ and -")
     workspace = None
+    # --- issue 14.1: only into projects the token names (else 404, as if absent); the file is recorded as the
+    # upload's project's, else the workspace's, else default's
+    if project is not None and not visible(request, project):
+        raise AppError(codes.NOT_FOUND, f"project {project} does not exist")
     if workspace_id:
         workspace = await runtime.workspaces.get(project, workspace_id)  # 404 before anything is stored
+        require_visible(request, workspace.project, workspace.id)
     stored = await asyncio.to_thread(runtime.media.save_upload, data)
+    await record_owner(runtime, stored.image_path, project or (workspace.project if workspace else "default"))
+    # --- end issue 14.1
+    return await attach_and_answer(runtime, stored, workspace)
+
+
+async def attach_and_answer(runtime: Runtime, stored: StoredImage, workspace: Workspace | None) -> Response:
+    """The answer of an upload (this route's, and ``POST /api/upload/commit``'s), after attaching it to the
+    workspace when there is one (other clients get ``workspace.updated``)."""
     if workspace is not None:
         await runtime.workspaces.update(
             workspace.project, workspace.id, {"image_path": stored.image_path, "image_url": stored.image_url}

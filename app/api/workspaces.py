@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from app.api.access import require_project, require_visible
 from app.errors import AppError
 from app.runtime import runtime_of
 from protocol import codes
@@ -20,7 +21,9 @@ def project_param(request: Request) -> str:
 
 async def list_workspaces(request: Request) -> Response:
     runtime = runtime_of(request)
-    workspaces = await runtime.workspaces.list_all(project_param(request))
+    project = project_param(request)
+    require_project(request, project)  # 403 for a project the token does not name
+    workspaces = await runtime.workspaces.list_all(project)
     return JSONResponse({"workspaces": [w.model_dump(mode="json") for w in workspaces]})
 
 
@@ -28,4 +31,5 @@ async def get_workspace(request: Request) -> Response:
     runtime = runtime_of(request)
     project = request.query_params.get("project")
     workspace = await runtime.workspaces.get(project, request.path_params["workspace_id"])
+    require_visible(request, workspace.project, workspace.id)  # another project's: 404, as if it did not exist
     return JSONResponse(workspace.model_dump(mode="json"))

@@ -3,17 +3,23 @@ touches Starlette's ``WebSocket``).
 
 The queue is bounded twice: by count and by bytes. A count alone let one tab that never read hold thousands of
 ~65 KB updates (hundreds of MB); the byte bound closes such a reader with 1013 once ``max_queue_bytes`` of text
-wait for it, whatever the size of each message."""
+wait for it, whatever the size of each message.
+
+A connection carries the ``Principal`` of its token (PROTOCOL.md 9.1). A token that expires arms one timer for
+this connection (re-armed by ``set_principal`` on ``auth.refresh``): at ``exp`` the connection is closed with
+1008. No loop visits every connection."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import secrets
+import time
 
 from loguru import logger
 from starlette.websockets import WebSocket, WebSocketState
 
+from app.auth import ANONYMOUS, Principal
 from protocol import codes
 
 _CLOSE = object()
@@ -22,10 +28,18 @@ MAX_QUEUE_BYTES = 8 * 1024 * 1024  # text waiting for one slow reader before it 
 
 class WsConnection:
     def __init__(
-        self, websocket: WebSocket, project: str, *, queue_size: int = 4096, max_queue_bytes: int = MAX_QUEUE_BYTES
+        self,
+        websocket: WebSocket,
+        project: str,
+        *,
+        principal: Principal = ANONYMOUS,
+        queue_size: int = 4096,
+        max_queue_bytes: int = MAX_QUEUE_BYTES,
     ) -> None:
         self.id = "c_" + secrets.token_hex(6)
         self.project = project
+        self.principal = principal
+        self._expiry: asyncio.TimerHandle | None = None
         self.websocket = websocket
         self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize=queue_size)
         self._max_bytes = max_queue_bytes
@@ -36,6 +50,26 @@ class WsConnection:
 
     def start(self) -> None:
         self._sender = asyncio.create_task(self._send_loop(), name=f"ws-send:{self.id}")
+        self._arm_expiry()
+
+    def set_principal(self, principal: Principal) -> None:
+        """The token was refreshed: its sub and role apply from now on, and its expiry replaces the old one."""
+        self.principal = principal
+        self._arm_expiry()
+
+    def _arm_expiry(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        expires = self.principal.expires_at
+        if expires is not None and self._close_code is None:
+            delay = max(0.0, expires.timestamp() - time.time())
+            self._expiry = asyncio.get_running_loop().call_later(delay, self._expired)
+
+    def _expired(self) -> None:
+        self._expiry = None
+        logger.info("connection {} closed: its token expired", self.id)
+        self._request_close(codes.WS_POLICY_VIOLATION, "token expired")
 
     def send(self, text: str) -> None:
         if self._close_code is not None:
@@ -95,6 +129,9 @@ class WsConnection:
 
     async def stop(self) -> None:
         """The reader ended (peer closed): stop the sender after it sent what it could."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         if self._sender is not None and not self._sender.done():
             self._request_close(codes.WS_NORMAL_CLOSURE, "")
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):

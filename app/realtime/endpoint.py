@@ -5,6 +5,11 @@ database write does not hold up the next message, while updates keep their order
 with the writer before the handler's first await. A ``ping`` is answered by the reader itself (never behind
 the in-flight limit), and while the database is known to be down every other message is answered
 ``unavailable`` at once, without taking a slot.
+
+Access (PROTOCOL.md 9.1): the guard has authenticated the socket and checked its project; the connection carries
+the ``Principal``. A message of ``EDITOR_ONLY`` from a token that may not edit is ``forbidden`` before anything
+else about it is looked at. ``auth.refresh`` is answered by the reader too (it needs no database). Log lines of
+the connection carry ``conn`` and the token's ``sub`` (never the token).
 """
 
 from __future__ import annotations
@@ -12,30 +17,41 @@ from __future__ import annotations
 import asyncio
 
 from loguru import logger
+from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from app.auth import Verifier, principal_in
 from app.db import DatabaseHealth, db_unavailable, iso, utcnow
 from app.errors import AppError
 from app.realtime.connection import WsConnection
-from app.realtime.handlers import HANDLERS, Context, handle_ping, run_handler, send_error
+from app.realtime.handlers import (
+    EDITOR_ONLY,
+    EDITOR_ONLY_TYPES,
+    HANDLERS,
+    Context,
+    handle_ping,
+    handle_refresh,
+    run_handler,
+    send_error,
+)
 from app.realtime.ratelimit import TokenBucket
-from app.runtime import runtime_of
-from protocol import ConnectionReady, Ping, ProtocolError, codes, loads, parse_client_message
+from app.runtime import Runtime, runtime_of
+from protocol import AuthRefresh, ConnectionReady, Ping, ProtocolError, codes, loads, parse_client_message
 from protocol.codes import PROTOCOL_VERSION
 from protocol.fields import PROJECT_RE
 
 MAX_IN_FLIGHT = 64  # handlers running at once per connection; the reader waits beyond that
 
 
-def _reply_id(text: str | None) -> str | None:
-    """The ``id`` of a frame we will not process (rate limited), if it is cheap to find."""
+def _field(text: str | None, name: str) -> str | None:
+    """A string field (``id``, ``type``) of a frame we will not process (rate limited, invalid), if cheap to find."""
     if text is None:
         return None
     try:
         data = loads(text)
     except ValueError:
         return None
-    value = data.get("id") if isinstance(data, dict) else None
+    value = data.get(name) if isinstance(data, dict) else None
     return value if isinstance(value, str) and 1 <= len(value) <= 64 else None
 
 
@@ -70,73 +86,109 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     if not PROJECT_RE.match(project):
         await websocket.close(codes.WS_POLICY_VIOLATION, "invalid project name")
         return
-    conn = WsConnection(websocket, project)
+    conn = WsConnection(websocket, project, principal=principal_in(websocket.scope))
+    verifier: Verifier = getattr(websocket.app.state, "verifier", None) or Verifier.from_settings(settings)
     if not runtime.hub.add(conn):
         logger.warning("connection refused: {} connections open (MAX_CONNECTIONS)", runtime.hub.count)
         await websocket.close(codes.WS_TRY_AGAIN_LATER, "too many connections")
         return
     runtime.metrics.connections.inc()
-    conn.start()
-    logger.info("ws open {} project={} ({} open)", conn.id, project, runtime.hub.count)
-    ready = ConnectionReady(
-        connection_id=conn.id, project=project, protocol=PROTOCOL_VERSION, server_time=iso(utcnow()) or ""
-    )
-    conn.send(ready.model_dump_json(exclude={"reply_to"}))
-    bucket = TokenBucket(settings.ws_rate, settings.ws_burst)
-    slots = asyncio.Semaphore(MAX_IN_FLIGHT)
     close_code = codes.WS_NORMAL_CLOSURE
-    # Log lines of this connection, and of the handler tasks it spawns (they copy the context), name it.
-    with logger.contextualize(conn=conn.id):
+    # Log lines of this connection, and of the handler tasks and the expiry timer it starts (they copy the
+    # context), name it and the token's sub; a refresh with another sub takes over from the next frame on.
+    with logger.contextualize(conn=conn.id, sub=conn.principal.sub):
         try:
+            conn.start()
+            logger.info("ws open {} project={} ({} open)", conn.id, project, runtime.hub.count)
+            ready = ConnectionReady(
+                connection_id=conn.id, project=project, protocol=PROTOCOL_VERSION, server_time=iso(utcnow()) or ""
+            )
+            conn.send(ready.model_dump_json(exclude={"reply_to"}))
+            reader = _Reader(runtime, conn, verifier)
             while True:
                 frame = await websocket.receive()
                 if frame["type"] == "websocket.disconnect":
                     close_code = frame.get("code", codes.WS_NORMAL_CLOSURE)
                     break
-                text: str | None = frame.get("text")
-                data: bytes | None = frame.get("bytes")
-                size = len(data) if text is None and data is not None else len(text.encode()) if text else 0
-                if size > settings.max_message_bytes:
-                    close_code = codes.WS_MESSAGE_TOO_BIG
-                    await conn.close(codes.WS_MESSAGE_TOO_BIG, "message too big")
+                with logger.contextualize(sub=conn.principal.sub):
+                    code = await reader.on_frame(frame)
+                if code is not None:
+                    close_code = code
                     break
-                ctx = Context(runtime, conn, None)
-                if not bucket.take():
-                    ctx.message_id = _reply_id(text)
-                    send_error(ctx, AppError(codes.RATE_LIMITED, "too many messages; this one was dropped"))
-                    runtime.metrics.errors.labels(code=codes.RATE_LIMITED).inc()
-                    continue
-                try:
-                    msg = parse_client_message(text if text is not None else (data or b""))
-                except ProtocolError as exc:
-                    ctx.message_id = exc.reply_to
-                    send_error(ctx, exc)
-                    runtime.metrics.errors.labels(code=exc.code).inc()
-                    continue
-                ctx.message_id = msg.id
-                runtime.metrics.count_message(msg.type)
-                if runtime.shutting_down:
-                    send_error(ctx, AppError(codes.UNAVAILABLE, "the server is shutting down; nothing was changed"))
-                    continue
-                if isinstance(msg, Ping):  # needs nothing but this socket
-                    await handle_ping(ctx, msg)
-                    continue
-                handler = HANDLERS.get(type(msg))
-                if handler is None:
-                    send_error(ctx, AppError(codes.UNAVAILABLE, f"{msg.type} is not available on this server"))
-                    continue
-                # Every other message needs the database: while it is down, refuse at once, also when waiting
-                # for a slot (the handlers holding them wait for the database too).
-                if not runtime.db_health.up or not await _take_slot(slots, runtime.db_health):
-                    send_error(ctx, db_unavailable())
-                    runtime.metrics.errors.labels(code=codes.UNAVAILABLE).inc()
-                    continue
-                task = runtime.spawn(run_handler(ctx, handler, msg), name=f"{conn.id}:{msg.type}")
-                task.add_done_callback(lambda _t: slots.release())
         except WebSocketDisconnect as exc:
             close_code = exc.code
         finally:
             runtime.hub.remove(conn)
             runtime.metrics.connections.dec()
             await conn.stop()
-            logger.info("ws close {} code={} ({} open)", conn.id, close_code, runtime.hub.count)
+            with logger.contextualize(sub=conn.principal.sub):
+                logger.info("ws close {} code={} ({} open)", conn.id, close_code, runtime.hub.count)
+
+
+class _Reader:
+    """What the reader does with one frame: limits, parse, access, then answer it or spawn its handler."""
+
+    def __init__(self, runtime: Runtime, conn: WsConnection, verifier: Verifier) -> None:
+        self.runtime = runtime
+        self.conn = conn
+        self.verifier = verifier
+        self.bucket = TokenBucket(runtime.settings.ws_rate, runtime.settings.ws_burst)
+        self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+
+    def _refuse(self, ctx: Context, error: AppError) -> None:
+        send_error(ctx, error)
+        self.runtime.metrics.errors.labels(code=error.code).inc()
+
+    async def on_frame(self, frame: Message) -> int | None:
+        """Handle one received frame; a close code when the connection must end."""
+        runtime, conn = self.runtime, self.conn
+        text: str | None = frame.get("text")
+        data: bytes | None = frame.get("bytes")
+        size = len(data) if text is None and data is not None else len(text.encode()) if text else 0
+        if size > runtime.settings.max_message_bytes:
+            await conn.close(codes.WS_MESSAGE_TOO_BIG, "message too big")
+            return codes.WS_MESSAGE_TOO_BIG
+        ctx = Context(runtime, conn, None)
+        if not self.bucket.take():
+            ctx.message_id = _field(text, "id")
+            self._refuse(ctx, AppError(codes.RATE_LIMITED, "too many messages; this one was dropped"))
+            return None
+        try:
+            msg = parse_client_message(text if text is not None else (data or b""))
+        except ProtocolError as exc:
+            ctx.message_id = exc.reply_to
+            if not conn.principal.can_edit and _field(text, "type") in EDITOR_ONLY_TYPES:  # forbidden comes first
+                self._refuse(ctx, AppError(codes.FORBIDDEN, f"role {conn.principal.role} may not send this"))
+                return None
+            send_error(ctx, exc)
+            runtime.metrics.errors.labels(code=exc.code).inc()
+            return None
+        ctx.message_id = msg.id
+        runtime.metrics.count_message(msg.type)
+        if type(msg) in EDITOR_ONLY and not conn.principal.can_edit:  # before anything else about the message
+            self._refuse(ctx, AppError(codes.FORBIDDEN, f"role {conn.principal.role} may not send {msg.type}"))
+            return None
+        if runtime.shutting_down:
+            send_error(ctx, AppError(codes.UNAVAILABLE, "the server is shutting down; nothing was changed"))
+            return None
+        if isinstance(msg, Ping):  # needs nothing but this socket
+            await handle_ping(ctx, msg)
+            return None
+        if isinstance(msg, AuthRefresh):  # needs nothing but the verifier
+            try:
+                handle_refresh(ctx, msg, self.verifier)
+            except AppError as exc:
+                self._refuse(ctx, exc)
+            return None
+        handler = HANDLERS.get(type(msg))
+        if handler is None:
+            send_error(ctx, AppError(codes.UNAVAILABLE, f"{msg.type} is not available on this server"))
+            return None
+        # Every other message needs the database: while it is down, refuse at once, also when waiting for a slot
+        # (the handlers holding them wait for the database too).
+        if not runtime.db_health.up or not await _take_slot(self.slots, runtime.db_health):
+            self._refuse(ctx, db_unavailable())
+            return None
+        task = runtime.spawn(run_handler(ctx, handler, msg), name=f"{conn.id}:{msg.type}")
+        task.add_done_callback(lambda _t: self.slots.release())
+        return None

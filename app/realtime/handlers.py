@@ -9,10 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from loguru import logger
+from pydantic import BaseModel
 
+from app.auth import AuthError, Principal, Verifier
 from app.db import iso, utcnow
 from app.errors import AppError, to_app_error, wire_code
 from app.runtime import Runtime
@@ -20,6 +22,8 @@ from protocol import (
     AiDelta,
     AiSuggest,
     AiSuggestion,
+    AuthRefresh,
+    AuthRefreshed,
     Error,
     Ping,
     Pong,
@@ -36,6 +40,7 @@ from protocol import (
     WorkspaceListResult,
     WorkspaceReorder,
     WorkspaceUpdate,
+    codes,
     encode,
 )
 from protocol.outbound import ServerMessage
@@ -52,6 +57,11 @@ class Context:
     def project(self) -> str:
         project: str = self.conn.project
         return project
+
+    @property
+    def principal(self) -> Principal:
+        principal: Principal = self.conn.principal
+        return principal
 
     def reply(self, message: ServerMessage) -> None:
         message.reply_to = self.message_id
@@ -127,6 +137,27 @@ HANDLERS: dict[type, Handler] = {
     WorkspaceDelete: handle_delete,
     WorkspaceReorder: handle_reorder,
 }
+
+# The messages that change state (PROTOCOL.md 9.1): a token whose role may not edit gets ``forbidden`` for them,
+# before anything else about the message is looked at. Every other type (ping, list, auth.refresh) is a read.
+EDITOR_ONLY: frozenset[type[BaseModel]] = frozenset(
+    {WorkspaceCreate, WorkspaceUpdate, WorkspaceDelete, WorkspaceReorder, VideoGenerate, VideoCancel, AiSuggest}
+)
+# Their ``type`` strings: a malformed message of one of these types is ``forbidden`` too, not ``invalid_message``.
+EDITOR_ONLY_TYPES: frozenset[str] = frozenset(get_args(m.model_fields["type"].annotation)[0] for m in EDITOR_ONLY)
+
+
+def handle_refresh(ctx: Context, msg: AuthRefresh, verifier: Verifier) -> None:
+    """``auth.refresh``: needs nothing but the verifier, so the reader answers it itself (as ``ping``)."""
+    try:
+        principal = verifier.verify(msg.token)
+    except AuthError as exc:
+        raise AppError(codes.UNAUTHORIZED, f"{exc}; the connection keeps its token") from None
+    if not principal.may_open(ctx.project):
+        raise AppError(codes.UNAUTHORIZED, "the new token does not name this connection's project")
+    ctx.conn.set_principal(principal)
+    logger.info("connection {} refreshed its token (sub={})", ctx.conn.id, principal.sub)
+    ctx.reply(AuthRefreshed(expires_at=iso(principal.expires_at)))
 
 
 def send_error(ctx: Context, exc: BaseException) -> AppError:

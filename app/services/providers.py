@@ -1,10 +1,15 @@
 """Provider instances for the app: built from settings on first use, each with its own httpx client, all
-closed by the lifespan. The only place that turns settings into ``ProviderConfig``."""
+closed by the lifespan. The only place that turns settings into ``ProviderConfig``.
+
+With ``PUBLIC_BASE_URL`` set, each provider is given ``<PUBLIC_BASE_URL>/api/callbacks/<name>`` as its callback URL
+(those without callbacks ignore it), and every provider gets the pool's ``on_change`` forwarder: the app sets
+``pool.on_change`` (the poller's ``poke``) once it exists, and adapters that see their tasks move (the local
+renderer) call it with a task id. ``<NAME>_WEBHOOK_SECRET`` is a provider's Standard Webhooks signing secret."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +37,20 @@ class ProviderPool:
         self.metrics = metrics
         self._video: dict[str, VideoProvider] = {}
         self._llm: dict[str, LLMProvider] = {}
-        self._clients: list[httpx.AsyncClient] = []
+        self._clients: dict[str, httpx.AsyncClient] = {}
+        self.on_change: Callable[[str], None] | None = None  # set by the app: the poller's poke
+
+    def _changed(self, task_id: str) -> None:
+        if self.on_change is not None:
+            self.on_change(task_id)
+
+    def callback_url(self, name: str) -> str | None:
+        public = self.settings.public_base_url
+        return f"{public.rstrip('/')}/api/callbacks/{name}" if public else None
+
+    def webhook_secret(self, name: str) -> str | None:
+        """``<NAME>_WEBHOOK_SECRET``: the Standard Webhooks secret this provider signs its callbacks with."""
+        return self.environ.get(f"{name.upper()}_WEBHOOK_SECRET") or None
 
     def config(self, name: str) -> ProviderConfig:
         env = provider_env(name, self.environ)
@@ -44,14 +62,18 @@ class ProviderPool:
             model=env["model"],
             public_base_url=self.settings.public_base_url,
             work_dir=Path(self.settings.data_dir) / "render",
+            callback_url=self.callback_url(name),
+            on_change=self._changed,
         )
 
-    def _client(self, name: str) -> httpx.AsyncClient:
-        client = make_client()
-        if self.metrics is not None:
-            client.event_hooks["request"].append(self._on_request)
-            client.event_hooks["response"].append(self._on_response(name))
-        self._clients.append(client)
+    def client(self, name: str) -> httpx.AsyncClient:
+        """The one httpx client of provider ``name`` (its adapter's, and e.g. for fetching its webhook keys)."""
+        client = self._clients.get(name)
+        if client is None:
+            client = self._clients[name] = make_client()
+            if self.metrics is not None:
+                client.event_hooks["request"].append(self._on_request)
+                client.event_hooks["response"].append(self._on_response(name))
         return client
 
     @staticmethod
@@ -78,7 +100,7 @@ class ProviderPool:
                 f"provider: unknown video provider {name!r}; known: " + ", ".join(sorted(VIDEO_PROVIDERS)),
             )
         if name not in self._video:
-            self._video[name] = create_video_provider(self.config(name), self._client(name))
+            self._video[name] = create_video_provider(self.config(name), self.client(name))
         return self._video[name]
 
     def llm(self, name: str | None = None) -> LLMProvider:
@@ -88,7 +110,7 @@ class ProviderPool:
                 codes.UNAVAILABLE, f"unknown LLM provider {name!r}; known: " + ", ".join(sorted(LLM_PROVIDERS))
             )
         if name not in self._llm:
-            self._llm[name] = create_llm_provider(self.config(name), self._client(name))
+            self._llm[name] = create_llm_provider(self.config(name), self.client(name))
         return self._llm[name]
 
     async def aclose(self) -> None:
@@ -98,5 +120,5 @@ class ProviderPool:
                 await provider.aclose()
             except Exception:  # closing must go on for the others
                 continue
-        for client in self._clients:
+        for client in self._clients.values():
             await client.aclose()

@@ -28,6 +28,7 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from app.auth import owner_of  # issue 14.1
 from app.db import iso, utcnow, workspace_to_wire
 from app.errors import AppError, not_found
 from app.media import MediaStore
@@ -198,6 +199,9 @@ class WorkspaceService:
         if values.get("form_data") is not None:
             values["form_data"] = {k: v for k, v in values["form_data"].items() if v is not None}
         self._check_image(values)
+        foreign = await self._foreign_image(project, values)  # issue 14.1
+        if foreign is not None:
+            raise foreign
         async with self._lock(project):
             order_index = await self._insert_position(project, position)
             now = utcnow()
@@ -278,6 +282,13 @@ class WorkspaceService:
         if path and not self.media.has_upload(Path(path).name):
             raise AppError(codes.INVALID_MESSAGE, "image_path: no such upload on this server")
 
+    async def _foreign_image(self, project: str, changes: dict[str, Any]) -> AppError | None:
+        """issue 14.1 (PROTOCOL.md 9.1): an ``image_path`` may only name an upload of the workspace's project."""
+        path = changes.get("image_path")
+        if not path or await owner_of(self.collection, f"uploads/{Path(path).name}") == project:
+            return None
+        return AppError(codes.INVALID_MESSAGE, "image_path: no such upload in this project")
+
     def submit_update(
         self, project: str, workspace_id: str, changes: dict[str, Any], *, origin: str | None = None
     ) -> asyncio.Future[WriteResult]:
@@ -319,6 +330,10 @@ class WorkspaceService:
             accepted: list[int] = []
             results: list[WriteResult | BaseException] = []
             for patch in patches:
+                foreign = await self._foreign_image(project, patch.changes)  # issue 14.1
+                if foreign is not None:
+                    results.append(foreign)
+                    continue
                 new_form = form
                 if "form_data" in patch.changes:
                     new_form = merge_form(form, patch.changes["form_data"])

@@ -85,7 +85,7 @@ def _camera_control(model: str, duration: str, movement: str | None) -> dict[str
     return {"type": "simple", "config": {name: value if name == axis else 0 for name in CAMERA_AXES}}
 
 
-def _build_request(job: VideoJob, config: ProviderConfig) -> dict[str, Any]:
+def _build_request(job: VideoJob, config: ProviderConfig, callback_url: str | None = None) -> dict[str, Any]:
     """The ``POST /v1/videos/image2video`` body. Image-to-video has no aspect ratio (it follows the picture)
     and no seed, so those two are not sent."""
     model = job.model or config.model or KlingProvider.default_model
@@ -103,6 +103,8 @@ def _build_request(job: VideoJob, config: ProviderConfig) -> dict[str, Any]:
         body["negative_prompt"] = job.negative_prompt.strip()[:PROMPT_LIMIT]
     if camera:
         body["camera_control"] = camera
+    if callback_url:  # the provider POSTs the task there when it changes (PROVIDERS.md 16)
+        body["callback_url"] = callback_url
     return body
 
 
@@ -240,7 +242,9 @@ class KlingProvider:
         raise error
 
     async def submit(self, job: VideoJob) -> ProviderTask:
-        envelope = await self._request("POST", "/v1/videos/image2video", json=_build_request(job, self._config))
+        envelope = await self._request(
+            "POST", "/v1/videos/image2video", json=_build_request(job, self._config, self._config.callback_url)
+        )
         data = envelope.get("data")
         task_id = data.get("task_id") if isinstance(data, dict) else None
         if not isinstance(task_id, str | int) or isinstance(task_id, bool) or not str(task_id):

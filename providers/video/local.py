@@ -30,7 +30,7 @@ import httpx
 import imageio_ffmpeg
 from PIL import Image, ImageOps
 
-from providers.base import ImageInput, ProviderConfig, ProviderTask, TaskStatus, VideoJob
+from providers.base import ImageInput, ProgressNotifier, ProviderConfig, ProviderTask, TaskStatus, VideoJob
 from providers.errors import ProviderInvalidRequest
 
 FPS = 24
@@ -250,6 +250,7 @@ class LocalProvider:
         self.work_dir = Path(config.work_dir or "render")
         self.budget = RenderBudget(max_concurrent, max_pixels)
         self._renders: dict[str, _Render] = {}
+        self._notify = ProgressNotifier(config.on_change)  # progress pushed as it renders (providers/base.py)
 
     def _dir(self, task_id: str) -> Path:
         if not task_id.startswith("local_") or not task_id[6:].isalnum():
@@ -289,6 +290,7 @@ class LocalProvider:
         render = _Render()
         self._renders[task_id] = render
         render.task = asyncio.create_task(self._render(render, job, folder), name=f"render:{task_id}")
+        render.task.add_done_callback(lambda _: self._notify.final(task_id))
         return render
 
     async def _render(self, render: _Render, job: VideoJob, folder: Path) -> None:
@@ -335,6 +337,7 @@ class LocalProvider:
                 key, _, value = raw.decode(errors="replace").strip().partition("=")
                 if key == "frame" and value.isdigit():
                     render.progress = min(99, int(100 * int(value) / frames))
+                    self._notify(folder.name, render.progress)
             code = await proc.wait()
             await errors
         except asyncio.CancelledError:

@@ -62,7 +62,7 @@ def _aspect_ratio(value: str) -> str:
     return min(RATIOS, key=lambda name: abs(math.log(RATIOS[name] / target)))
 
 
-def _build_request(job: VideoJob, config: ProviderConfig) -> dict[str, Any]:
+def _build_request(job: VideoJob, config: ProviderConfig, callback_url: str | None = None) -> dict[str, Any]:
     """The ``POST /generations/video`` body; refuses a picture that has no public URL."""
     if not job.image.public_url:
         raise ProviderInvalidRequest(
@@ -84,6 +84,8 @@ def _build_request(job: VideoJob, config: ProviderConfig) -> dict[str, Any]:
         body["duration"] = "9s" if job.duration_s >= 7 else "5s"
         body["resolution"] = RESOLUTION
     body["loop"] = False
+    if callback_url:  # the provider POSTs the task there when it changes (PROVIDERS.md 16)
+        body["callback_url"] = callback_url
     return body
 
 
@@ -145,7 +147,10 @@ class LumaProvider(BearerKeyAdapter):
     async def submit(self, job: VideoJob) -> ProviderTask:
         self._key()  # a missing key is the first thing to fix, before the picture's URL
         data = json_or_error(
-            await self._send("POST", "/generations/video", json=_build_request(job, self._config)), provider=NAME
+            await self._send(
+                "POST", "/generations/video", json=_build_request(job, self._config, self._config.callback_url)
+            ),
+            provider=NAME,
         )
         generation_id = data.get("id")
         if not isinstance(generation_id, str) or not generation_id:

@@ -70,7 +70,7 @@ QUOTA_CODES = frozenset({1008})
 # --- pure mapping -------------------------------------------------------------------------------------------------
 
 
-def _build_request(job: VideoJob, config: ProviderConfig) -> dict[str, Any]:
+def _build_request(job: VideoJob, config: ProviderConfig, callback_url: str | None = None) -> dict[str, Any]:
     """The ``POST /v1/video_generation`` body."""
     model = job.model or config.model or MinimaxProvider.default_model
     bracket = BRACKETS.get(job.camera_movement or "")
@@ -89,6 +89,8 @@ def _build_request(job: VideoJob, config: ProviderConfig) -> dict[str, Any]:
         body["duration"] = duration
         body["resolution"] = "768P" if duration == 10 else "1080P"
     body["prompt_optimizer"] = True
+    if callback_url:  # the provider POSTs the task there when it changes (PROVIDERS.md 16)
+        body["callback_url"] = callback_url
     return body
 
 
@@ -205,7 +207,9 @@ class MinimaxProvider(BearerKeyAdapter):
 
     async def submit(self, job: VideoJob) -> ProviderTask:
         self._key()  # refuse before building a data URI we cannot send
-        data = await self._call("POST", "/v1/video_generation", json=_build_request(job, self._config))
+        data = await self._call(
+            "POST", "/v1/video_generation", json=_build_request(job, self._config, self._config.callback_url)
+        )
         task_id = data.get("task_id")
         if isinstance(task_id, bool) or not isinstance(task_id, str | int) or task_id in ("", 0):
             raise ProviderBadResponse("minimax: create response has no task_id", provider=NAME)

@@ -2,6 +2,7 @@
 
 ``POST {base}/fal-ai/pika/v2.2/image-to-video`` answers ``request_id`` plus ``status_url``, ``response_url`` and
 ``cancel_url`` (on ``{owner}/{app}`` only: the model's sub-path is dropped). Auth is ``Authorization: Key <key>``.
+With a callback URL configured, submit asks fal to POST the result there (``?fal_webhook=``, PROVIDERS.md 16).
 The task id we hand back encodes those URLs, so polling works after a restart. fal has no FAILED status: a failed
 run shows as COMPLETED with ``error``, or as a non-2xx answer when the result is fetched.
 """
@@ -14,6 +15,7 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -80,6 +82,12 @@ def _build_request(job: VideoJob, config: ProviderConfig) -> dict[str, Any]:
     if job.seed is not None:
         body["seed"] = job.seed
     return body
+
+
+def _submit_url(base: str, endpoint_id: str, callback_url: str | None = None) -> str:
+    """The queue submit URL; with ``callback_url``, fal's webhook query parameter (the body is the model input)."""
+    url = f"{base}/{endpoint_id}"
+    return f"{url}?{urlencode({'fal_webhook': callback_url})}" if callback_url else url
 
 
 def _encode_task_id(request: QueueRequest) -> str:
@@ -230,7 +238,8 @@ class PikaProvider:
     async def submit(self, job: VideoJob) -> ProviderTask:
         key = self._key()
         endpoint_id = (job.model or self._config.model or self.default_model).strip("/")
-        response = await self._send("POST", f"{self._base}/{endpoint_id}", json=_build_request(job, self._config))
+        url = _submit_url(self._base, endpoint_id, self._config.callback_url)
+        response = await self._send("POST", url, json=_build_request(job, self._config))
         if not response.is_success:
             raise _http_error(response, key)
         request = _parse_submit(json_or_error(response, provider=self.name), endpoint_id)

@@ -84,7 +84,7 @@ def _text_commands(params: dict[str, Any]) -> str:
     )
 
 
-def _build_request(job: VideoJob, config: ProviderConfig) -> dict[str, Any]:
+def _build_request(job: VideoJob, config: ProviderConfig, callback_url: str | None = None) -> dict[str, Any]:
     """The ``POST /contents/generations/tasks`` body: text (prompt + shot form) and the first frame."""
     model = _model(job, config)
     params = _params(job)
@@ -107,6 +107,8 @@ def _build_request(job: VideoJob, config: ProviderConfig) -> dict[str, Any]:
             "role": "first_frame",
         },
     ]
+    if callback_url:  # the provider POSTs the task there when it changes (PROVIDERS.md 16)
+        body["callback_url"] = callback_url
     return body
 
 
@@ -180,7 +182,9 @@ class SeedanceProvider(BearerKeyAdapter):
 
     async def submit(self, job: VideoJob) -> ProviderTask:
         self._key()  # refuse before building a data URI we cannot send
-        response = await self._send("POST", "/contents/generations/tasks", json=_build_request(job, self._config))
+        response = await self._send(
+            "POST", "/contents/generations/tasks", json=_build_request(job, self._config, self._config.callback_url)
+        )
         task_id = json_or_error(response, provider=NAME).get("id")
         if not isinstance(task_id, str) or not task_id:
             raise ProviderBadResponse("seedance: create response has no task id", provider=NAME)

@@ -469,3 +469,22 @@ async def test_base_url_override_is_honoured(http):
         route = mock.post("https://api-beijing.klingai.com/v1/videos/image2video").mock(return_value=created())
         await provider.submit(make_job())
     assert route.called
+
+
+# --- callbacks (PROVIDERS.md 16) -----------------------------------------------------------------------------------
+
+CALLBACK = "https://studio.example.com/api/callbacks/kling"
+
+
+def test_build_request_carries_the_callback_url_only_when_given():
+    """``callback_url`` in the create body, exactly the URL given; absent without one."""
+    assert _build_request(make_job(), make_config(), CALLBACK)["callback_url"] == CALLBACK
+    assert "callback_url" not in _build_request(make_job(), make_config())
+
+
+async def test_submit_sends_the_configured_callback_url(http, router, clock):
+    """A config with a callback URL (PUBLIC_BASE_URL set) sends it in the create body, the rest unchanged."""
+    route = router.post(CREATE).mock(return_value=created())
+    await KlingProvider(make_config(callback_url=CALLBACK), http, clock=clock).submit(make_job())
+    body = json.loads(route.calls.last.request.content)
+    assert body == {**_build_request(make_job(), make_config()), "callback_url": CALLBACK}

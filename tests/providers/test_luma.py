@@ -308,3 +308,22 @@ async def test_aclose_leaves_the_shared_client_open(provider, http):
     """aclose is a no-op: the app owns the client."""
     await provider.aclose()
     assert not http.is_closed
+
+
+# --- callbacks (PROVIDERS.md 16) -----------------------------------------------------------------------------------
+
+CALLBACK = "https://studio.example.com/api/callbacks/luma"
+
+
+def test_build_request_carries_the_callback_url_only_when_given():
+    """``callback_url`` in the create body, exactly the URL given; absent without one."""
+    assert _build_request(make_job(), make_config(), CALLBACK)["callback_url"] == CALLBACK
+    assert "callback_url" not in _build_request(make_job(), make_config())
+
+
+async def test_submit_sends_the_configured_callback_url(http, router):
+    """A config with a callback URL (PUBLIC_BASE_URL set) sends it in the create body, the rest unchanged."""
+    route = router.post(f"{BASE}/generations/video").respond(201, json=generation("queued"))
+    await LumaProvider(make_config(callback_url=CALLBACK), http).submit(make_job())
+    body = json.loads(route.calls.last.request.content)
+    assert body == {**_build_request(make_job(), make_config()), "callback_url": CALLBACK}

@@ -28,6 +28,7 @@ from providers.video.pika import (
     _decode_task_id,
     _encode_task_id,
     _parse_status,
+    _submit_url,
 )
 
 BASE = "https://queue.fal.run"
@@ -446,3 +447,24 @@ async def test_satisfies_protocol_and_aclose_leaves_shared_client_open(provider,
     assert PikaProvider.default_model == "fal-ai/pika/v2.2/image-to-video"
     await provider.aclose()
     assert not http.is_closed
+
+
+# --- callbacks (PROVIDERS.md 16) -----------------------------------------------------------------------------------
+
+CALLBACK = "https://studio.example.com/api/callbacks/pika"
+
+
+def test_submit_url_carries_fal_webhook_only_when_given():
+    """fal takes the webhook as ``?fal_webhook=<url>`` on the submit URL (URL-encoded), not in the model input."""
+    assert _submit_url(BASE, "fal-ai/pika/v2.2/image-to-video") == SUBMIT
+    url = httpx.URL(_submit_url(BASE, "fal-ai/pika/v2.2/image-to-video", CALLBACK))
+    assert url.copy_with(query=None) == httpx.URL(SUBMIT) and url.params["fal_webhook"] == CALLBACK
+
+
+async def test_submit_sends_the_configured_webhook(http, router):
+    """With a callback URL configured the POST goes to SUBMIT?fal_webhook=<url>; the body is the same input."""
+    route = router.post(SUBMIT).mock(return_value=submitted())
+    await PikaProvider(make_config(callback_url=CALLBACK), http).submit(make_job())
+    request = route.calls.last.request
+    assert request.url.params["fal_webhook"] == CALLBACK
+    assert json.loads(request.content) == _build_request(make_job(), make_config())

@@ -30,6 +30,7 @@ REPLIES = {
     "video.generate": {"video.status_update"},
     "video.cancel": {"video.status_update"},
     "ai.suggest": {"ai.delta", "ai.suggestion"},
+    "auth.refresh": {"auth.refreshed"},  # PROTOCOL.md 9.1
 }
 # What the server sends unprompted: the first frame, and the events of PROTOCOL.md 3.2.
 EVENTS = {
@@ -44,6 +45,7 @@ EVENTS = {
 SERVER_TYPES = {
     "connection.ready",
     "pong",
+    "auth.refreshed",  # PROTOCOL.md 9.1
     "workspace.list_result",
     "workspace.created",
     "workspace.sync_confirm",

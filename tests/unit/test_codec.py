@@ -10,6 +10,7 @@ import pytest
 
 from protocol import (
     AiSuggest,
+    AuthRefresh,
     Error,
     Ping,
     Pong,
@@ -35,6 +36,7 @@ WID2 = "6b0472205bc1a95fbbd8e27e"
 # One minimal valid message per type of the PROTOCOL.md 3.1 table, and the model it parses into.
 MINIMAL: dict[str, tuple[dict[str, Any], type]] = {
     "ping": ({"type": "ping"}, Ping),
+    "auth.refresh": ({"type": "auth.refresh", "token": "t"}, AuthRefresh),
     "workspace.list": ({"type": "workspace.list"}, WorkspaceList),
     "workspace.create": ({"type": "workspace.create"}, WorkspaceCreate),
     "workspace.update": ({"type": "workspace.update", "workspace_id": WID, "updates": {"title": "t"}}, WorkspaceUpdate),

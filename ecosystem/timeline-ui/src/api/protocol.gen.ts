@@ -13,7 +13,8 @@ export type ClientMessage =
   | WorkspaceReorder
   | VideoGenerate
   | VideoCancel
-  | AiSuggest;
+  | AiSuggest
+  | AuthRefresh;
 export type ServerMessage =
   | ConnectionReady
   | Pong
@@ -27,6 +28,7 @@ export type ServerMessage =
   | VideoStatusUpdate
   | AiDelta
   | AiSuggestion
+  | AuthRefreshed
   | ErrorMessage;
 
 /**
@@ -150,6 +152,17 @@ export interface AiSuggest {
   message: string;
   type: 'ai.suggest';
   workspace_id: string;
+}
+/**
+ * PROTOCOL.md 9.1: swap the connection's token before it expires (same project; new sub and role apply).
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "AuthRefresh".
+ */
+export interface AuthRefresh {
+  id?: string | null;
+  token: string;
+  type: 'auth.refresh';
 }
 /**
  * This interface was referenced by `Protocol`'s JSON-Schema
@@ -328,6 +341,17 @@ export interface AiSuggestion {
   suggestion: AiEntry;
   type: 'ai.suggestion';
   workspace_id: string;
+}
+/**
+ * PROTOCOL.md 9.1: the new token is the connection's; ``expires_at`` None: it does not expire.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "AuthRefreshed".
+ */
+export interface AuthRefreshed {
+  expires_at: string | null;
+  reply_to?: string | null;
+  type: 'auth.refreshed';
 }
 /**
  * This interface was referenced by `Protocol`'s JSON-Schema
