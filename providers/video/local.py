@@ -22,16 +22,17 @@ import math
 import secrets
 import shutil
 from collections import deque
-from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
 import imageio_ffmpeg
-from PIL import Image, ImageOps
+from PIL import Image
 
 from providers.base import ImageInput, ProgressNotifier, ProviderConfig, ProviderTask, TaskStatus, VideoJob
 from providers.errors import ProviderInvalidRequest
+from providers.video._budget import RenderBudget
+from providers.video._picture import HEADROOM, decoded_pixels, prepare_picture
 
 FPS = 24
 SIZES = {
@@ -43,8 +44,6 @@ SIZES = {
     "21:9": (1680, 720),
 }
 MARGIN = 1.25  # the base picture is this much larger than the frame, room for pans and tilts
-HEADROOM = 2  # the prepared picture is at most this many frames wide; the filter's base is MARGIN frames, so none
-# of what it uses is lost (MARGIN times the deepest zoom, 1.35, is 1.69)
 MAX_PIXELS = 80_000_000  # pixels held across running renders: one picture at the 64 MP upload cap, or smaller ones
 TINTS = {
     "golden_hour": "colorbalance=rs=0.08:gs=0.02:bs=-0.08,eq=saturation=1.1",
@@ -124,104 +123,6 @@ def build_args(job: VideoJob, src: Path, dst: Path) -> list[str]:
 
 def total_frames(job: VideoJob) -> int:
     return max(1, round(job.duration_s * FPS))
-
-
-def cover_box(size: tuple[int, int], frame: tuple[int, int]) -> tuple[int, int, int, int]:
-    """The centred crop of a picture of ``size`` with the frame's aspect ratio (what the filter's cover-scale and
-    crop keep anyway)."""
-    (sw, sh), (w, h) = size, frame
-    cw, ch = (max(1, round(sh * w / h)), sh) if sw * h > sh * w else (sw, max(1, round(sw * h / w)))
-    left, top = (sw - cw) // 2, (sh - ch) // 2
-    return left, top, left + cw, top + ch
-
-
-def prepared_size(size: tuple[int, int], frame: tuple[int, int]) -> tuple[int, int]:
-    """The size ffmpeg is given: the cover crop (the frame's shape, so both bounds bite or neither), shrunk to at
-    most HEADROOM x the frame, never enlarged."""
-    left, top, right, bottom = cover_box(size, frame)
-    return min(right - left, HEADROOM * frame[0]), min(bottom - top, HEADROOM * frame[1])
-
-
-def _open_reduced(src: Path, frame: tuple[int, int]) -> Image.Image:
-    """The picture opened lazily; a JPEG is told to decode at the smallest 1/2, 1/4 or 1/8 scale still large enough.
-    Raises ``Image.DecompressionBombError`` past Pillow's limit, ``OSError`` when it is no picture."""
-    img = Image.open(src)
-    if img.format == "JPEG":
-        target, crop = prepared_size(img.size, frame), cover_box(img.size, frame)
-        scale = max(target[0] / (crop[2] - crop[0]), target[1] / (crop[3] - crop[1]))
-        img.draft(None, (math.ceil(img.size[0] * scale), math.ceil(img.size[1] * scale)))
-    return img
-
-
-def decoded_pixels(src: Path, frame: tuple[int, int]) -> int | None:
-    """How many pixels preparing the picture decodes (read from its header), or None when Pillow cannot read it."""
-    try:
-        with _open_reduced(src, frame) as img:
-            return img.size[0] * img.size[1]
-    except OSError:  # UnidentifiedImageError included
-        return None
-
-
-def prepare_picture(src: Path, dst: Path, frame: tuple[int, int]) -> tuple[int, int]:
-    """Write the picture ffmpeg renders from (upright, cover-cropped, at most HEADROOM x the frame) as a PNG."""
-    with _open_reduced(src, frame) as img:
-        ImageOps.exif_transpose(img, in_place=True)  # ffmpeg turns pictures upright by their EXIF orientation too
-        if img.mode not in ("RGB", "RGBA", "L", "LA"):
-            img = img.convert("RGBA" if img.has_transparency_data else "RGB")
-        box = cover_box(img.size, frame)
-        out = img.resize(prepared_size(img.size, frame), Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
-        out.save(dst, "PNG", compress_level=1)
-        return out.size
-
-
-@dataclass(eq=False)
-class Ticket:
-    pixels: int
-    admitted: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-class RenderBudget:
-    """Admits renders in arrival order while at most ``max_count`` run and the pixels they hold stay within
-    ``max_pixels`` (one bigger than the whole budget runs alone). The bookkeeping is synchronous: ``enter`` gives
-    a ticket whose ``admitted`` event is set at once or by the ``shrink``/``release`` that makes room for it."""
-
-    def __init__(self, max_count: int, max_pixels: int) -> None:
-        self.max_count, self.max_pixels = max_count, max_pixels
-        self.running: set[Ticket] = set()
-        self.waiting: deque[Ticket] = deque()
-
-    def enter(self, pixels: int) -> Ticket:
-        ticket = Ticket(max(0, pixels))
-        self.waiting.append(ticket)
-        self._admit()
-        return ticket
-
-    def shrink(self, ticket: Ticket, pixels: int) -> None:  # a running render now holds fewer pixels
-        ticket.pixels = min(ticket.pixels, max(0, pixels))
-        self._admit()
-
-    def release(self, ticket: Ticket) -> None:
-        self.running.discard(ticket)
-        with contextlib.suppress(ValueError):
-            self.waiting.remove(ticket)
-        self._admit()
-
-    def _admit(self) -> None:
-        while self.waiting and len(self.running) < self.max_count:
-            head = self.waiting[0]
-            if self.running and sum(t.pixels for t in self.running) + head.pixels > self.max_pixels:
-                return  # strictly in order: a big picture is not starved by small ones behind it
-            self.running.add(self.waiting.popleft())
-            head.admitted.set()
-
-    @contextlib.asynccontextmanager
-    async def hold(self, pixels: int) -> AsyncIterator[Ticket]:
-        ticket = self.enter(pixels)
-        try:
-            await ticket.admitted.wait()
-            yield ticket
-        finally:
-            self.release(ticket)
 
 
 @dataclass

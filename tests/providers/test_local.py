@@ -12,18 +12,9 @@ from PIL import Image, ImageDraw
 
 from providers import CAMERA_MOVEMENTS, ImageInput, ProviderConfig, TaskStatus, VideoJob, VideoProvider
 from providers.video import local
-from providers.video.local import (
-    HEADROOM,
-    SIZES,
-    LocalProvider,
-    RenderBudget,
-    build_args,
-    build_filter,
-    decoded_pixels,
-    frame_size,
-    prepare_picture,
-    prepared_size,
-)
+from providers.video._budget import RenderBudget
+from providers.video._picture import HEADROOM, decoded_pixels, prepare_picture, prepared_size
+from providers.video.local import SIZES, LocalProvider, build_args, build_filter, frame_size
 
 
 def picture(path: Path) -> Path:
