@@ -18,17 +18,17 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from app.api.callbacks import provider_callback  # issue 14.3
-from app.api.direct_upload import commit_upload, presign_upload  # issue 14.2
+from app.api.callbacks import provider_callback
+from app.api.direct_upload import commit_upload, presign_upload
 from app.api.generate import ai_suggest, cancel_video, generate_video
-from app.api.health import health, livez, metrics, protocol, readyz  # issue 14.5: livez, readyz
+from app.api.health import health, livez, metrics, protocol, readyz  # livez, readyz
 from app.api.responses import app_error_handler, http_exception_handler
 from app.api.uploads import upload_image
 from app.api.workspaces import get_workspace, list_workspaces
-from app.auth import MediaAccess, Verifier, signing_key  # issue 14.1
+from app.auth import MediaAccess, Verifier, signing_key
 from app.db import DatabaseHealth, PollerLease, WorkspaceDoc, connect
 from app.errors import AppError
-from app.media import MediaStore, open_media_store  # issue 14.2: disk or S3 (MEDIA_STORE)
+from app.media import MediaStore, open_media_store  # disk or S3 (MEDIA_STORE)
 from app.metrics import Metrics
 from app.middleware import AccessLogMiddleware, GuardMiddleware, OriginPolicy
 from app.poller import Poller
@@ -48,21 +48,21 @@ DEFAULT_UI_DIR = Path(__file__).resolve().parent.parent / "ecosystem" / "timelin
 def _routes(settings: Settings, media: MediaStore) -> list[Any]:
     routes: list[Any] = [
         Route("/health", health, methods=["GET"]),
-        Route("/livez", livez, methods=["GET"]),  # issue 14.5 (PROTOCOL.md 9.4)
-        Route("/readyz", readyz, methods=["GET"]),  # issue 14.5
-        Route("/api/callbacks/{provider}", provider_callback, methods=["POST"]),  # issue 14.3 (PROTOCOL.md 9.3)
+        Route("/livez", livez, methods=["GET"]),  # PROTOCOL.md 9.4
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/api/callbacks/{provider}", provider_callback, methods=["POST"]),  # PROTOCOL.md 9.3
         Route("/metrics", metrics, methods=["GET"]),
         Route("/api/protocol", protocol, methods=["GET"]),
         Route("/api/workspaces", list_workspaces, methods=["GET"]),
         Route("/api/workspaces/{workspace_id}", get_workspace, methods=["GET"]),
         Route("/api/upload/image", upload_image, methods=["POST"]),
-        Route("/api/upload/presign", presign_upload, methods=["POST"]),  # issue 14.2
-        Route("/api/upload/commit", commit_upload, methods=["POST"]),  # issue 14.2
+        Route("/api/upload/presign", presign_upload, methods=["POST"]),
+        Route("/api/upload/commit", commit_upload, methods=["POST"]),
         Route("/api/generate/video", generate_video, methods=["POST"]),
         Route("/api/generate/video/cancel", cancel_video, methods=["POST"]),
         Route("/api/ai/suggest", ai_suggest, methods=["POST"]),
         WebSocketRoute("/ws", websocket_endpoint),
-        # issue 14.1: access per project checked in front of whatever the store answers (files or 307s)
+        # access per project checked in front of whatever the store answers (files or 307s)
         Mount("/uploads", MediaAccess(media.app("uploads"), "uploads"), name="uploads"),
         Mount("/media", MediaAccess(media.app("media"), "media"), name="media"),
     ]
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app. ``settings.mongodb_uri`` must be set (``python -m app`` starts the embedded database and
     fills it in)."""
     settings = settings or Settings()
-    media: MediaStore = open_media_store(settings)  # issue 14.2: nothing to close (see app/media.py)
+    media: MediaStore = open_media_store(settings)  # nothing to close (see app/media.py)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -196,7 +196,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             logger.info("stopped")
 
     origins = OriginPolicy(settings.origins)  # one policy for CORS, WebSockets and state-changing requests
-    verifier = Verifier.from_settings(settings)  # issue 14.1 (the endpoint reaches it for auth.refresh)
+    verifier = Verifier.from_settings(settings)  # the endpoint reaches it for auth.refresh
     middleware = [
         Middleware(AccessLogMiddleware),
         Middleware(
@@ -208,7 +208,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ),
         Middleware(
             GuardMiddleware,
-            verifier=verifier,  # issue 14.1: AUTH_TOKEN and JWTs, one verifier (app/auth)
+            verifier=verifier,  # AUTH_TOKEN and JWTs, one verifier (app/auth)
             policy=origins,
             signing_key=signing_key(settings),
         ),
@@ -224,5 +224,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
     )
     app.state.settings = settings
-    app.state.verifier = verifier  # issue 14.1
+    app.state.verifier = verifier
     return app

@@ -111,7 +111,7 @@ class Metrics:
         self.provider_errors = Counter(
             "provider_errors_total", "Provider request errors", ["provider", "kind"], namespace=ns, registry=r
         )
-        # --- issue 14.3: provider callbacks (app/api/callbacks)
+        # provider callbacks (app/api/callbacks)
         self.callbacks_received = Counter(
             "callbacks_received_total",
             "Provider callbacks accepted (each only pokes the poller), by provider",
@@ -126,7 +126,6 @@ class Metrics:
             namespace=ns,
             registry=r,
         )
-        # --- end issue 14.3
         # FANOUT=changestream
         self.fanout_up = Gauge(
             "fanout_stream_up", "1 while the change stream is being followed", namespace=ns, registry=r

@@ -35,7 +35,7 @@ ADMIN_PATHS = frozenset({"/metrics"})
 # Provider callbacks (PROTOCOL.md 9.3) carry no token of ours: the route checks their signatures, and a callback
 # is only a hint (the poller asks the provider itself), so they pass the token check.
 CALLBACK_PREFIX = "/api/callbacks/"
-SIGNED_PREFIXES = ("/uploads/", "/media/")  # where a signed URL stands in for a token (issue 14 item 4)
+SIGNED_PREFIXES = ("/uploads/", "/media/")  # where a signed URL stands in for a token (providers behind auth)
 # The dev origins allowed by default: the loopback names over plain http, any port.
 LOOPBACK_ORIGIN = re.compile(r"http://(?:localhost|127\.0\.0\.1)(?::[0-9]{1,5})?")
 _DEFAULT_PORTS = {"http": ":80", "https": ":443"}

@@ -72,20 +72,18 @@ class Settings(BaseSettings):
     # FANOUT: "local" (events reach this process's connections) or "changestream" (every process watches the
     # workspaces collection and forwards changes to its own connections: several processes, one timeline)
     fanout: Literal["local", "changestream"] = "local"
-    # --- issue 14.3, provider callbacks (PROTOCOL.md 9.3; app/api/callbacks): where fal's webhook signing keys
+    # provider callbacks (PROTOCOL.md 9.3; app/api/callbacks): where fal's webhook signing keys
     # are published (fetched through the provider's HTTP client, cached). <NAME>_WEBHOOK_SECRET (a Standard
     # Webhooks secret, read with the provider variables) makes /api/callbacks/<name> check that signature.
     fal_jwks_url: str = "https://rest.alpha.fal.ai/.well-known/jwks.json"
     fal_jwks_ttl_s: float = Field(3600.0, gt=0)
-    # --- end issue 14.3
-    # --- issue 14.1, per-project tokens (PROTOCOL.md 9.1; app/auth): either one turns authentication on, as
+    # per-project tokens (PROTOCOL.md 9.1; app/auth): either one turns authentication on, as
     # AUTH_TOKEN does. AUTH_JWT_PUBLIC_KEY is a PEM (RS256, ES256 or EdDSA by the key's type), or a file holding one.
     auth_jwt_secret: SecretStr | None = None  # HS256
     auth_jwt_public_key: str | None = None
     auth_jwt_audience: str | None = None  # checked when set
     auth_jwt_issuer: str | None = None  # checked when set
-    # --- end issue 14.1
-    # --- issue 14.2, media on S3-compatible storage (PROTOCOL.md 9.2; app/media_s3, the `s3` extra). S3_ENDPOINT
+    # media on S3-compatible storage (PROTOCOL.md 9.2; app/media_s3, the `s3` extra). S3_ENDPOINT
     # unset: AWS. It is also the host of the presigned URLs, so browsers must reach it. Unset keys: obstore's
     # usual credential chain. S3_FORCE_PATH_STYLE: true for MinIO and most self-hosted stores.
     media_store: Literal["disk", "s3"] = "disk"
@@ -102,14 +100,12 @@ class Settings(BaseSettings):
     def _empty_s3_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
 
-    # --- end issue 14.2
-
     @field_validator(
         "mongodb_uri",
         "auth_token",
         "public_base_url",
         "allowed_origins",
-        "auth_jwt_secret",  # issue 14.1
+        "auth_jwt_secret",
         "auth_jwt_public_key",
         "auth_jwt_audience",
         "auth_jwt_issuer",

@@ -17,11 +17,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.api.access import require_visible, visible  # issue 14.1
+from app.api.access import require_visible, visible
 from app.api.body import read_json
 from app.api.uploads import attach_and_answer
-from app.auth import record_owner  # issue 14.1
-from app.auth.media import DEFAULT_PROJECT  # issue 14.1
+from app.auth import record_owner
+from app.auth.media import DEFAULT_PROJECT
 from app.errors import PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, AppError
 from app.media import DIRECT_TYPES, DirectUploads, StoredImage, inspect_image
 from app.runtime import Runtime, runtime_of
@@ -74,7 +74,7 @@ async def presign_upload(request: Request) -> Response:
     if size > limit:
         raise _too_large(limit)
     project = _project(body)
-    if project is not None and not visible(request, project):  # issue 14.1: as POST /api/upload/image
+    if project is not None and not visible(request, project):  # as POST /api/upload/image
         raise AppError(codes.NOT_FOUND, f"project {project} does not exist")
     name = f"{secrets.token_hex(12)}.{DIRECT_TYPES[kind][content_type]}"
     put = await direct.presign_put(name, content_type, size, project)  # the project travels in the key
@@ -97,15 +97,15 @@ async def commit_upload(request: Request) -> Response:
     if workspace_id is not None and (not isinstance(workspace_id, str) or not OBJECT_ID_RE.match(workspace_id)):
         raise AppError(codes.NOT_FOUND, "workspace_id: no such workspace")
     project = _project(body)
-    if project is not None and not visible(request, project):  # issue 14.1
+    if project is not None and not visible(request, project):
         raise AppError(codes.NOT_FOUND, f"project {project} does not exist")
     workspace = await runtime.workspaces.get(project, workspace_id) if workspace_id else None  # 404 first
     if workspace is not None:
-        require_visible(request, workspace.project, workspace.id)  # issue 14.1
+        require_visible(request, workspace.project, workspace.id)
     stored, presigned_for, fresh = await _check(runtime, direct, name)
-    if presigned_for is not None and not visible(request, presigned_for):  # issue 14.1: not this token's file
+    if presigned_for is not None and not visible(request, presigned_for):  # not this token's file
         raise AppError(codes.NOT_FOUND, "path: no such upload")
-    if fresh:  # issue 14.1, as POST /api/upload/image does (a retried commit keeps the owner recorded first)
+    if fresh:  # as POST /api/upload/image does (a retried commit keeps the owner recorded first)
         owner = project or presigned_for or (workspace.project if workspace else DEFAULT_PROJECT)
         await record_owner(runtime, stored.image_path, owner)
     return await attach_and_answer(runtime, stored, workspace)

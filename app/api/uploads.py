@@ -9,8 +9,8 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.api.access import require_visible, visible  # issue 14.1
-from app.auth import record_owner  # issue 14.1
+from app.api.access import require_visible, visible
+from app.auth import record_owner
 from app.errors import AppError
 from app.media import StoredImage
 from app.runtime import Runtime, runtime_of
@@ -50,7 +50,7 @@ async def upload_image(request: Request) -> Response:
     if project is not None and (not isinstance(project, str) or not PROJECT_RE.match(project)):
         raise AppError(codes.INVALID_MESSAGE, "project: must be 1-64 characters of A-Z, a-z, 0-9, _ and -")
     workspace = None
-    # --- issue 14.1: only into projects the token names (else 404, as if absent); the file is recorded as the
+    # only into projects the token names (else 404, as if absent); the file is recorded as the
     # upload's project's, else the workspace's, else default's
     if project is not None and not visible(request, project):
         raise AppError(codes.NOT_FOUND, f"project {project} does not exist")
@@ -59,7 +59,6 @@ async def upload_image(request: Request) -> Response:
         require_visible(request, workspace.project, workspace.id)
     stored = await asyncio.to_thread(runtime.media.save_upload, data)
     await record_owner(runtime, stored.image_path, project or (workspace.project if workspace else "default"))
-    # --- end issue 14.1
     return await attach_and_answer(runtime, stored, workspace)
 
 

@@ -1,4 +1,4 @@
-"""Signed, expiring media URLs for providers (issue 14 item 4): ``/uploads/<name>?exp=<unix>&sig=<hmac>``.
+"""Signed, expiring media URLs for providers (providers behind auth): ``/uploads/<name>?exp=<unix>&sig=<hmac>``.
 
 A provider fetching the picture of a generation has no token; it gets a URL good for that one file until
 ``exp``. ``sig`` is HMAC-SHA256 over ``path + "\\n" + exp`` with a key derived from the server's own secret

@@ -14,7 +14,7 @@ from bson import ObjectId
 from loguru import logger
 from pymongo.asynchronous.collection import AsyncCollection
 
-from app.auth import signed_media_url  # issue 14.4
+from app.auth import signed_media_url
 from app.db import utcnow, video_to_wire
 from app.errors import UNPROCESSABLE, AppError, not_found
 from app.media import MediaStore
@@ -93,7 +93,7 @@ class VideoService:
             if data is None:
                 raise AppError(UNPROCESSABLE, "the workspace's picture is missing on this server; upload it again")
             ext = name.rpartition(".")[2].lower()
-            # issue 14.4: behind authentication, providers get a signed URL good for this one file for a while
+            # behind authentication, providers get a signed URL good for this one file for a while
             public_url = signed_media_url(self.settings, public, path) if public else None
             return ImageInput(data, _CONTENT_TYPES.get(ext, "image/png"), public_url, self.media.local_upload(name))
         if url.startswith(("http://", "https://")):
