@@ -13,7 +13,8 @@ UI := ecosystem/timeline-ui
 # pyproject.toml asks for something the locks do not hold.
 LOCK := requirements/dev.txt
 LOCK_SERVER := requirements/server.txt
-UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 --quiet
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 --quiet \
+	--custom-compile-command "make lock"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
