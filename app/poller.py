@@ -48,6 +48,7 @@ from app.media_fetch import MediaFetcher, MediaRefused, bounded, file_chunks, lo
 from app.services.video import ACTIVE, VideoService
 from protocol import codes
 from providers import ProviderError, ProviderRateLimited, TaskStatus
+from providers.backoff import backoff_delay
 
 LEASE_ID = "video-poller"
 MAX_BACKOFF_S = 60.0
@@ -320,7 +321,7 @@ class Poller:
 
     async def _back_off(self, raw: dict[str, Any], exc: BaseException) -> None:
         failures = int(raw["video"].get("poll_failures") or 0) + 1
-        delay = min(MAX_BACKOFF_S, self.interval_s * 2 ** min(failures, 8))
+        delay = backoff_delay(failures + 1, base=self.interval_s, cap=MAX_BACKOFF_S)
         if isinstance(exc, ProviderRateLimited) and exc.retry_after is not None:
             delay = max(exc.retry_after, self.interval_s * 0.5)
         await self.workspaces.update_one(

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import httpx
 
+from providers.backoff import backoff_delay
 from providers.base import ProviderConfig
 from providers.errors import (
     ProviderAuthError,
@@ -125,7 +125,7 @@ async def with_retries(
                 raise
             delay = getattr(exc, "retry_after", None)
             if delay is None:
-                delay = min(max_delay, base_delay * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+                delay = backoff_delay(attempt, base=base_delay, cap=max_delay, jitter=True)
             await sleep(min(delay, max_delay * 4))
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -30,6 +30,8 @@ from loguru import logger
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
+from providers.backoff import backoff_delay
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -228,18 +230,15 @@ class Backoff:
     first: float = 0.5
     cap: float = 30.0
     stable_s: float = 60.0
-    _next: float = field(default=0.0, init=False)
-
-    def __post_init__(self) -> None:
-        self._next = self.first
+    _failures: int = field(default=0, init=False)
 
     def delay(self) -> float:
-        delay, self._next = self._next, min(self._next * 2, self.cap)
-        return delay
+        self._failures += 1
+        return backoff_delay(self._failures, base=self.first, cap=self.cap)
 
     def ran_for(self, seconds: float) -> None:
         if seconds >= self.stable_s:
-            self._next = self.first
+            self._failures = 0
 
 
 class Supervisor:

@@ -39,6 +39,7 @@ from pymongo.errors import OperationFailure, PyMongoError
 from app.realtime.hub import Hub
 from protocol import codes, encode
 from protocol.outbound import ServerMessage
+from providers.backoff import backoff_delay
 
 FIELD = "_fanout"
 Event = tuple[ServerMessage, str | None]  # (message, id of the sending connection, which must not get it)
@@ -147,7 +148,7 @@ class ChangeStreamFanout:
         self._stop.set()
 
     async def run(self) -> None:
-        backoff = 0.1
+        failures = 0
         while not self._stop.is_set():
             opening = self._stream is None
             try:
@@ -156,10 +157,12 @@ class ChangeStreamFanout:
                     self.resumes += 1
                     self.up = True
                     logger.info("change stream reopened from its resume token")
-                    backoff = 0.1
+                    failures = 0
                 await self._follow(self._stream)
             except Exception as exc:  # a bug in a consumer must not end this process's fanout for good either
                 await self._drop_stream()
+                failures += 1
+                backoff = backoff_delay(failures, base=0.1, cap=_MAX_BACKOFF_S)
                 if isinstance(exc, OperationFailure):
                     refused = opening and self.resume_token is not None and exc.code in _TOKEN_REFUSED
                     if exc.code in _HISTORY_LOST or refused:
@@ -171,7 +174,6 @@ class ChangeStreamFanout:
                 else:
                     logger.exception("change stream consumer failed; reopening in {:.1f} s", backoff)
                 await self._pause(backoff)
-                backoff = min(backoff * 2, _MAX_BACKOFF_S)
         await self._drop_stream()
 
     async def _follow(self, stream: AsyncChangeStream[dict[str, Any]]) -> None:

@@ -10,12 +10,12 @@ never retried (``ProviderQuotaExceeded`` is not retryable).
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 
 import httpx
 
+from providers.backoff import backoff_delay
 from providers.errors import ProviderError, ProviderRateLimited
 from providers.http import transport_error
 
@@ -54,7 +54,7 @@ async def stream_with_retries(
             raise failure from (cause if cause is not failure else None)
         delay = failure.retry_after if isinstance(failure, ProviderRateLimited) else None
         if delay is None:
-            delay = base_delay * 2 ** (attempt - 1) * (0.5 + random.random() / 2)
+            delay = backoff_delay(attempt, base=base_delay, cap=MAX_RETRY_AFTER_S, jitter=True)
         if delay > MAX_RETRY_AFTER_S:
             raise failure
         await sleep(delay)
