@@ -1,8 +1,9 @@
 import { useEffect } from 'react';
+import { AccessChip } from './components/AccessChip';
 import { ConnectionChip } from './components/ConnectionChip';
 import { LoginDialog } from './components/LoginDialog';
 import { Timeline } from './components/Timeline';
-import { useStore, useStoreState } from './state';
+import { useCanEdit, useStore, useStoreState } from './state';
 
 export function App() {
   const store = useStore();
@@ -10,6 +11,7 @@ export function App() {
   const count = useStoreState((s) => s.timeline.order.length);
   const notice = useStoreState((s) => s.notice);
   const needsToken = useStoreState((s) => s.needsToken);
+  const editable = useCanEdit();
 
   useEffect(() => {
     document.title = `${project} · Timeline`;
@@ -30,10 +32,13 @@ export function App() {
           </span>
         </div>
         <div className="topbar-actions">
+          <AccessChip />
           <ConnectionChip />
-          <button type="button" className="btn btn-primary" onClick={() => void store.create()} data-testid="add-shot">
-            + Add shot
-          </button>
+          {editable && (
+            <button type="button" className="btn btn-primary" onClick={() => void store.create()} data-testid="add-shot">
+              + Add shot
+            </button>
+          )}
         </div>
       </header>
       {notice && (

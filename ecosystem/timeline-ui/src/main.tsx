@@ -4,6 +4,7 @@ import { App } from './App';
 import { adoptTokenFromLocation, projectFromLocation, websocketUrl, WorkspaceClient } from './api';
 import { StoreProvider, TimelineStore } from './state';
 import './styles.css';
+import './readonly.css';
 
 adoptTokenFromLocation();
 const project = projectFromLocation();

@@ -17,3 +17,4 @@ export { authHeaders, getToken, setToken, withToken } from './auth';
 export { newMessageId } from './ids';
 export { fetchWorkspaces, HttpError, uploadErrorMessage, uploadImage, type UploadOptions, type UploadResult } from './rest';
 export { adoptTokenFromLocation, projectFromLocation, websocketUrl } from './location';
+export { accessOf, canEdit, FULL_ACCESS, isExpired, jwtClaims, type Access, type Role } from './role';

@@ -20,6 +20,9 @@ export function policyFor(type: ClientMessageType, confirmTimeoutMs: number): Re
       return { retry: false, timeoutMs: Math.max(confirmTimeoutMs, 15_000) };
     case 'ai.suggest':
       return { retry: false, timeoutMs: Math.max(confirmTimeoutMs, 60_000) };
+    case 'auth.refresh':
+      // A new socket opens with the token of the moment anyway: a refresh is never queued for it.
+      return { retry: false, timeoutMs: confirmTimeoutMs };
     default:
       return { retry: true, timeoutMs: confirmTimeoutMs };
   }

@@ -2,6 +2,7 @@
 // the recommended form values of PROTOCOL.md section 2.
 import type {
   AiSuggestion,
+  AuthRefreshed,
   ClientMessage,
   ErrorMessage,
   Pong,
@@ -33,6 +34,7 @@ export interface ReplyOf {
   'video.generate': VideoStatusUpdate;
   'video.cancel': VideoStatusUpdate;
   'ai.suggest': AiSuggestion;
+  'auth.refresh': AuthRefreshed;
 }
 
 export const FINAL_REPLY: { [K in ClientMessageType]: ReplyOf[K]['type'] } = {
@@ -45,6 +47,7 @@ export const FINAL_REPLY: { [K in ClientMessageType]: ReplyOf[K]['type'] } = {
   'video.generate': 'video.status_update',
   'video.cancel': 'video.status_update',
   'ai.suggest': 'ai.suggestion',
+  'auth.refresh': 'auth.refreshed',
 };
 
 export type ErrorCode = ErrorMessage['code'];

@@ -36,6 +36,8 @@ export function uploadErrorMessage(status: number, serverMessage?: string): stri
       return serverMessage ? `Not an image the server can read: ${serverMessage}` : 'Not an image the server can read.';
     case 401:
       return 'The server needs an access token.';
+    case 403:
+      return 'Read-only: your access token does not allow uploads here.';
     case 404:
       return 'This shot no longer exists.';
     case 0:

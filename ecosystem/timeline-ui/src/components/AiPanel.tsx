@@ -1,14 +1,15 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { AiEntry, Workspace } from '../api';
-import { isSuggestionApplied, useStore, useStoreState } from '../state';
+import { isSuggestionApplied, useCanEdit, useStore, useStoreState } from '../state';
 import { formatTime, humanize } from './labels';
 
-/** The card's conversation with the AI: ask, watch the answer stream in, apply structured suggestions. */
+/** The card's conversation with the AI: ask, watch the answer stream in, apply structured suggestions (a viewer: read it). */
 export function AiPanel({ workspace }: { workspace: Workspace }) {
   const store = useStore();
   const ai = useStoreState((s) => s.ai[workspace.id]);
   const connected = useStoreState((s) => s.connection.state === 'open');
   const [open, setOpen] = useState(false);
+  const editable = useCanEdit();
   const [message, setMessage] = useState('');
   const [structured, setStructured] = useState(true);
   const log = useRef<HTMLDivElement>(null);
@@ -39,13 +40,17 @@ export function AiPanel({ workspace }: { workspace: Workspace }) {
       {open && (
         <div className="ai-body">
           <div className="ai-log" ref={log} data-testid="ai-log">
-            {entries.length === 0 && !busy && <p className="muted small">Ask for a better prompt, a camera idea, or a full shot setup.</p>}
+            {entries.length === 0 && !busy && (
+              <p className="muted small">
+                {editable ? 'Ask for a better prompt, a camera idea, or a full shot setup.' : 'No conversation with the AI yet.'}
+              </p>
+            )}
             {entries.map((entry, index) => (
               <AiMessage
                 key={`${entry.created_at}-${index}`}
                 entry={entry}
                 applied={isSuggestionApplied(entry, workspace.form_data)}
-                onApply={(patch) => void store.applySuggestion(workspace.id, patch)}
+                onApply={editable ? (patch) => void store.applySuggestion(workspace.id, patch) : undefined}
               />
             ))}
             {busy && (
@@ -62,37 +67,39 @@ export function AiPanel({ workspace }: { workspace: Workspace }) {
               </p>
             )}
           </div>
-          <form className="ai-ask" onSubmit={submit}>
-            <textarea
-              rows={2}
-              value={message}
-              maxLength={4000}
-              placeholder={connected ? 'Ask the AI about this shot…' : 'Offline'}
-              aria-label="Message to the AI"
-              data-testid="ai-input"
-              onChange={(e) => setMessage(e.target.value)}
-              onKeyDown={(e) => {
-                if (e.key === 'Enter' && (e.metaKey || e.ctrlKey)) submit(e);
-              }}
-            />
-            <div className="ai-ask-row">
-              <label className="check">
-                <input type="checkbox" checked={structured} onChange={(e) => setStructured(e.target.checked)} data-testid="ai-apply-mode" />
-                Suggest form changes
-              </label>
-              <button type="submit" className="btn btn-primary btn-small" disabled={!connected || busy || !message.trim()} data-testid="ai-send">
-                Ask
-              </button>
-            </div>
-          </form>
+          {editable && (
+            <form className="ai-ask" onSubmit={submit}>
+              <textarea
+                rows={2}
+                value={message}
+                maxLength={4000}
+                placeholder={connected ? 'Ask the AI about this shot…' : 'Offline'}
+                aria-label="Message to the AI"
+                data-testid="ai-input"
+                onChange={(e) => setMessage(e.target.value)}
+                onKeyDown={(e) => {
+                  if (e.key === 'Enter' && (e.metaKey || e.ctrlKey)) submit(e);
+                }}
+              />
+              <div className="ai-ask-row">
+                <label className="check">
+                  <input type="checkbox" checked={structured} onChange={(e) => setStructured(e.target.checked)} data-testid="ai-apply-mode" />
+                  Suggest form changes
+                </label>
+                <button type="submit" className="btn btn-primary btn-small" disabled={!connected || busy || !message.trim()} data-testid="ai-send">
+                  Ask
+                </button>
+              </div>
+            </form>
+          )}
         </div>
       )}
     </section>
   );
 }
 
-/** `applied`: the form already has every value of the suggestion's patch (also after a reload). */
-function AiMessage({ entry, applied, onApply }: { entry: AiEntry; applied: boolean; onApply: (patch: Record<string, unknown>) => void }) {
+/** `applied`: the form already has every value of the suggestion's patch (also after a reload); no `onApply`: no button. */
+function AiMessage({ entry, applied, onApply }: { entry: AiEntry; applied: boolean; onApply?: (patch: Record<string, unknown>) => void }) {
   const patch = entry.form_data_patch;
   const keys = patch ? Object.keys(patch) : [];
   // A structured answer's text is often the JSON of its patch: the list below says it better.
@@ -109,16 +116,18 @@ function AiMessage({ entry, applied, onApply }: { entry: AiEntry; applied: boole
               </li>
             ))}
           </ul>
-          <button
-            type="button"
-            className="btn btn-small btn-primary"
-            data-testid="ai-apply"
-            disabled={applied}
-            title={applied ? 'The form already has these values' : undefined}
-            onClick={() => onApply(patch)}
-          >
-            {applied ? 'Applied' : 'Apply'}
-          </button>
+          {onApply && (
+            <button
+              type="button"
+              className="btn btn-small btn-primary"
+              data-testid="ai-apply"
+              disabled={applied}
+              title={applied ? 'The form already has these values' : undefined}
+              onClick={() => onApply(patch)}
+            >
+              {applied ? 'Applied' : 'Apply'}
+            </button>
+          )}
         </div>
       )}
       <div className="ai-meta">

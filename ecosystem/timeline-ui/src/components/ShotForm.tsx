@@ -1,23 +1,24 @@
 import { useEffect, useId, useState } from 'react';
 import { ASPECT_RATIOS, CAMERA_MOVEMENTS, DURATION_RANGE, LIGHTING, SHOT_SIZES, type Workspace } from '../api';
-import { isFlashing, useStore, useStoreState } from '../state';
+import { isFlashing, useCanEdit, useStore, useStoreState } from '../state';
 import { ChoiceField } from './ChoiceField';
 import { flashProps } from './flash';
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 
-/** The shot form of one card; every change goes to the store, which sends the changed fields debounced. */
+/** The shot form of one card; every change goes to the store, which sends the changed fields debounced (a viewer's is disabled). */
 export function ShotForm({ workspace }: { workspace: Workspace }) {
   const store = useStore();
   const form = workspace.form_data;
   const set = (key: string, value: unknown) => store.edit(workspace.id, { form_data: { [key]: value } });
   const flashes = useStoreState((s) => s.flashes[workspace.id]);
   const flashed = (key: string) => isFlashing(flashes, `form_data.${key}`);
+  const disabled = !useCanEdit();
   const promptId = useId();
   const negativeId = useId();
   const aspectId = useId();
   return (
-    <div className="shot-form">
+    <fieldset className="shot-form" disabled={disabled} data-testid="shot-form">
       <div className="field">
         <label htmlFor={promptId}>Prompt</label>
         <textarea
@@ -90,7 +91,7 @@ export function ShotForm({ workspace }: { workspace: Workspace }) {
           </select>
         </div>
       </div>
-    </div>
+    </fieldset>
   );
 }
 

@@ -9,28 +9,30 @@ import {
 } from '@dnd-kit/core';
 import { arrayMove, horizontalListSortingStrategy, SortableContext, sortableKeyboardCoordinates } from '@dnd-kit/sortable';
 import { Fragment } from 'react';
-import { useStore, useStoreState } from '../state';
+import { useCanEdit, useStore, useStoreState } from '../state';
 import { GhostCard, WorkspaceCard } from './WorkspaceCard';
 
-/** The cards side by side in timeline order; drag (mouse, touch or keyboard) to reorder, "+" to insert. */
+/** The cards side by side in timeline order; drag (mouse, touch or keyboard) to reorder, "+" to insert (not for a viewer). */
 export function Timeline() {
   const store = useStore();
   const order = useStoreState((s) => s.timeline.order);
   const loaded = useStoreState((s) => s.timeline.loaded);
   const ghosts = useStoreState((s) => s.ghosts);
+  const editable = useCanEdit();
   const sensors = useSensors(
     useSensor(PointerSensor, { activationConstraint: { distance: 6 } }),
     useSensor(KeyboardSensor, { coordinateGetter: sortableKeyboardCoordinates }),
   );
 
   const onDragEnd = ({ active, over }: DragEndEvent) => {
-    if (!over || active.id === over.id) return;
+    if (!editable || !over || active.id === over.id) return;
     const from = order.indexOf(String(active.id));
     const to = order.indexOf(String(over.id));
     if (from < 0 || to < 0) return;
     void store.reorder(arrayMove(order, from, to));
   };
 
+  const empty = <div className="timeline-empty muted">No shots on this timeline yet.</div>;
   const ghostsAt = (position: number) => ghosts.filter((g) => Math.min(g.position, order.length) === position);
 
   return (
@@ -52,7 +54,7 @@ export function Timeline() {
             <div className="track">
               {order.map((id, index) => (
                 <Fragment key={id}>
-                  {index > 0 && <InsertButton position={index} />}
+                  {index > 0 && editable && <InsertButton position={index} />}
                   {ghostsAt(index).map((g) => (
                     <GhostCard key={g.key} />
                   ))}
@@ -62,10 +64,14 @@ export function Timeline() {
               {ghostsAt(order.length).map((g) => (
                 <GhostCard key={g.key} />
               ))}
-              <button type="button" className="add-card" data-testid="add-card" onClick={() => void store.create()}>
-                <span className="plus" aria-hidden="true">+</span>
-                <span>{order.length === 0 ? 'Add your first shot' : 'Add shot'}</span>
-              </button>
+              {editable ? (
+                <button type="button" className="add-card" data-testid="add-card" onClick={() => void store.create()}>
+                  <span className="plus" aria-hidden="true">+</span>
+                  <span>{order.length === 0 ? 'Add your first shot' : 'Add shot'}</span>
+                </button>
+              ) : (
+                order.length === 0 && empty
+              )}
             </div>
           </SortableContext>
         </DndContext>

@@ -1,5 +1,5 @@
 import { withToken, type Workspace } from '../api';
-import { useStore, useStoreState } from '../state';
+import { useCanEdit, useStore, useStoreState } from '../state';
 
 const STATUS_LABEL: Record<Workspace['video']['status'], string> = {
   idle: 'No video yet',
@@ -19,11 +19,12 @@ const STATUS_TONE: Record<Workspace['video']['status'], string> = {
   cancelled: 'muted',
 };
 
-/** Generate a clip from the picture and the prompt, follow its progress, play it, or cancel it. */
+/** Generate a clip from the picture and the prompt, follow its progress, play it, or cancel it (a viewer: follow and play). */
 export function VideoPanel({ workspace, showPlayer }: { workspace: Workspace; showPlayer: boolean }) {
   const store = useStore();
   const connected = useStoreState((s) => s.connection.state === 'open');
   const requestError = useStoreState((s) => s.videoErrors[workspace.id]);
+  const editable = useCanEdit();
   const video = workspace.video;
   const running = video.status === 'queued' || video.status === 'generating';
   const prompt = typeof workspace.form_data.prompt === 'string' ? workspace.form_data.prompt.trim() : '';
@@ -53,7 +54,7 @@ export function VideoPanel({ workspace, showPlayer }: { workspace: Workspace; sh
           {running && video.status === 'generating' ? ` ${progress}%` : ''}
         </span>
         <span className="spacer" />
-        {running ? (
+        {!editable ? null : running ? (
           <button type="button" className="btn btn-ghost btn-small" data-testid="video-cancel" onClick={() => void store.cancel(workspace.id)} disabled={!connected}>
             Cancel
           </button>
@@ -93,7 +94,7 @@ export function VideoPanel({ workspace, showPlayer }: { workspace: Workspace; sh
           {requestError}
         </p>
       )}
-      {!running && missing && video.status === 'idle' && <p className="muted small">{missing}.</p>}
+      {editable && !running && missing && video.status === 'idle' && <p className="muted small">{missing}.</p>}
     </section>
   );
 }

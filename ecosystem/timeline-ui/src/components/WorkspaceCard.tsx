@@ -1,7 +1,7 @@
 import { useSortable } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
 import { useMemo, useState } from 'react';
-import { isFlashing, saveState, useStore, useStoreState, viewOf } from '../state';
+import { isFlashing, saveState, useCanEdit, useStore, useStoreState, viewOf } from '../state';
 import { AiPanel } from './AiPanel';
 import { FlashAnnouncer, flashProps } from './flash';
 import { ImagePanel } from './ImagePanel';
@@ -9,17 +9,21 @@ import { SaveChip } from './SaveChip';
 import { ShotForm } from './ShotForm';
 import { VideoPanel } from './VideoPanel';
 
-/** One shot on the timeline: picture, video, form and AI, with a drag handle and its own save state. */
+/** One shot on the timeline: picture, video, form and AI, with a drag handle and its own save state (a viewer: read-only). */
 export function WorkspaceCard({ id, index }: { id: string; index: number }) {
   const store = useStore();
   const server = useStoreState((s) => s.timeline.byId[id]);
   const edits = useStoreState((s) => s.edits[id]);
   const connected = useStoreState((s) => s.connection.state === 'open');
   const flashes = useStoreState((s) => s.flashes[id]);
+  const editable = useCanEdit();
   const workspace = useMemo(() => server && viewOf(server, edits), [server, edits]);
   const [confirming, setConfirming] = useState(false);
   const [pictureTab, setPictureTab] = useState(false);
-  const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } = useSortable({ id });
+  const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } = useSortable({
+    id,
+    disabled: !editable,
+  });
   if (!workspace) return null;
   const save = saveState(edits, connected);
   const hasVideo = workspace.video.status === 'completed' && Boolean(workspace.video.url);
@@ -29,7 +33,7 @@ export function WorkspaceCard({ id, index }: { id: string; index: number }) {
   return (
     <article
       ref={setNodeRef}
-      className={`card${isDragging ? ' dragging' : ''}`}
+      className={`card${isDragging ? ' dragging' : ''}${editable ? '' : ' read-only'}`}
       style={{ transform: CSS.Translate.toString(transform), transition }}
       data-testid="card"
       data-id={id}
@@ -39,24 +43,26 @@ export function WorkspaceCard({ id, index }: { id: string; index: number }) {
       <SaveChip state={save} error={edits?.error} />
       <FlashAnnouncer keys={flashes} />
       <header className="card-header">
-        <button
-          type="button"
-          ref={setActivatorNodeRef}
-          className="drag-handle"
-          aria-label={`Move ${name}`}
-          data-testid="drag-handle"
-          {...attributes}
-          {...listeners}
-        >
-          <svg viewBox="0 0 10 16" width="10" height="16" aria-hidden="true">
-            {[2, 8, 14].map((y) => (
-              <g key={y}>
-                <circle cx="2" cy={y} r="1.4" fill="currentColor" />
-                <circle cx="8" cy={y} r="1.4" fill="currentColor" />
-              </g>
-            ))}
-          </svg>
-        </button>
+        {editable && (
+          <button
+            type="button"
+            ref={setActivatorNodeRef}
+            className="drag-handle"
+            aria-label={`Move ${name}`}
+            data-testid="drag-handle"
+            {...attributes}
+            {...listeners}
+          >
+            <svg viewBox="0 0 10 16" width="10" height="16" aria-hidden="true">
+              {[2, 8, 14].map((y) => (
+                <g key={y}>
+                  <circle cx="2" cy={y} r="1.4" fill="currentColor" />
+                  <circle cx="8" cy={y} r="1.4" fill="currentColor" />
+                </g>
+              ))}
+            </svg>
+          </button>
+        )}
         <span className="shot-number" data-testid="shot-number">
           {String(index + 1).padStart(2, '0')}
         </span>
@@ -68,21 +74,24 @@ export function WorkspaceCard({ id, index }: { id: string; index: number }) {
           placeholder={`Shot ${index + 1}`}
           maxLength={200}
           value={workspace.title}
+          disabled={!editable}
           onChange={(e) => store.edit(id, { title: e.target.value })}
         />
-        <button
-          type="button"
-          className="icon-btn danger"
-          aria-label={`Delete ${name}`}
-          data-testid="delete"
-          onClick={() => setConfirming(true)}
-        >
-          <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">
-            <path fill="currentColor" d="M9 3h6l1 2h4v2H4V5h4l1-2Zm-3 6h12l-1 12H7L6 9Zm4 2v8h1.5v-8H10Zm3.5 0v8H15v-8h-1.5Z" />
-          </svg>
-        </button>
+        {editable && (
+          <button
+            type="button"
+            className="icon-btn danger"
+            aria-label={`Delete ${name}`}
+            data-testid="delete"
+            onClick={() => setConfirming(true)}
+          >
+            <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">
+              <path fill="currentColor" d="M9 3h6l1 2h4v2H4V5h4l1-2Zm-3 6h12l-1 12H7L6 9Zm4 2v8h1.5v-8H10Zm3.5 0v8H15v-8h-1.5Z" />
+            </svg>
+          </button>
+        )}
       </header>
-      {confirming && (
+      {confirming && editable && (
         <div className="confirm" role="alertdialog" aria-label="Delete this shot?" data-testid="delete-confirm">
           <span>Delete this shot? This cannot be undone.</span>
           <div className="confirm-actions">

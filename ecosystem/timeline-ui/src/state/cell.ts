@@ -1,6 +1,6 @@
 // The store's state and its listeners: one immutable StoreState replaced on every change, read by React with
 // useSyncExternalStore (useTimeline.tsx). The action modules (saving, video, uploads, AI) write through it.
-import type { ConnectionStatus } from '../api';
+import type { Access, ConnectionStatus } from '../api';
 import type { AiState } from './ai';
 import type { CardEdits } from './edits';
 import type { Flashes } from './flash';
@@ -15,6 +15,8 @@ export interface Ghost {
 
 export interface StoreState {
   project: string;
+  /** What the tab's token lets it do (role, `sub`, `exp`), for display: the server enforces it. */
+  access: Access;
   connection: ConnectionStatus;
   timeline: Timeline;
   edits: Record<string, CardEdits>;

@@ -2,6 +2,9 @@
 // keep their message.
 import { RequestError } from '../api';
 
+/** What a refused change (`forbidden`, REST 403) says. */
+export const READ_ONLY = 'Read-only: your access token lets you view this timeline, not change it.';
+
 export function describe(error: unknown): string {
   if (error instanceof RequestError) {
     switch (error.code) {
@@ -11,6 +14,8 @@ export function describe(error: unknown): string {
         return 'The server did not confirm in time.';
       case 'disconnected':
         return 'The connection dropped before the server answered.';
+      case 'forbidden':
+        return READ_ONLY;
       default:
         return error.message;
     }

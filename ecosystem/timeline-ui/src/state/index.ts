@@ -1,10 +1,10 @@
 export { TimelineStore, type StoreOptions } from './store';
 export { EDIT_DEBOUNCE_MS, SAVED_CHIP_MS } from './saving';
-export { describe } from './describe';
+export { describe, READ_ONLY } from './describe';
 export type { Ghost, StoreState } from './cell';
 export type { AiState } from './ai';
 export type { UploadState } from './uploads';
-export { StoreProvider, useStore, useStoreState } from './useTimeline';
+export { StoreProvider, useCanEdit, useStore, useStoreState } from './useTimeline';
 export { saveState, viewOf, type CardEdits, type SaveState } from './edits';
 export { changedKeys, FLASH_MS, isFlashing, type Flashes } from './flash';
 export { isPatchApplied, isSuggestionApplied } from './suggestions';

@@ -2,10 +2,20 @@
 // React components read it with useSyncExternalStore (see useTimeline.tsx) and call its actions. This module
 // wires the parts and handles what the server says and the card list (create, delete, reorder); the save
 // pipeline is saving.ts, the picture uploads.ts, the video video.ts, the AI ai.ts, the state itself cell.ts.
-import { newMessageId, setToken as storeToken, type ConnectionStatus, type ServerMessage, type Workspace, type WorkspaceClient } from '../api';
+import {
+  accessOf,
+  canEdit,
+  getToken,
+  newMessageId,
+  setToken as storeToken,
+  type ConnectionStatus,
+  type ServerMessage,
+  type Workspace,
+  type WorkspaceClient,
+} from '../api';
 import { AiActions } from './ai';
 import { StateCell, type StoreState } from './cell';
-import { describe } from './describe';
+import { describe, READ_ONLY } from './describe';
 import { viewOf } from './edits';
 import { changedKeys, FieldFlashes } from './flash';
 import { EDIT_DEBOUNCE_MS, SAVED_CHIP_MS, SavePipeline } from './saving';
@@ -22,6 +32,8 @@ export interface StoreOptions {
   /** How long "Saved" stays (SAVED_CHIP_MS). */
   savedChipMs?: number;
   now?: () => number;
+  /** The tab's token, read for the role it shows (PROTOCOL.md 9.1; default: the one kept in sessionStorage). */
+  token?: () => string | null;
 }
 
 const DEFAULT_FORM = { duration_s: 5, aspect_ratio: '16:9' };
@@ -38,13 +50,16 @@ export class TimelineStore {
   private readonly flashes: FieldFlashes;
   /** A reorder happened since the last snapshot: our order_index values may be stale. */
   private orderIndexStale = false;
+  private readonly token: () => string | null;
 
   constructor(options: StoreOptions) {
     this.client = options.client;
     this.newCardForm = options.newCardForm ?? DEFAULT_FORM;
     const now = options.now ?? (() => Date.now());
+    this.token = options.token ?? getToken;
     this.cell = new StateCell({
       project: options.project,
+      access: accessOf(this.token()),
       connection: this.client.status,
       timeline: emptyTimeline,
       edits: {},
@@ -143,7 +158,7 @@ export class TimelineStore {
         this.cell.setTimeline(applyVideo(t, message.workspace_id, message.video));
         return;
       case 'error':
-        if (!own) this.set({ notice: `Server: ${message.message}` });
+        if (!own) this.set({ notice: message.code === 'forbidden' ? READ_ONLY : `Server: ${message.message}` });
         return;
       default:
         return;
@@ -168,6 +183,7 @@ export class TimelineStore {
 
   /** Add a card at `position` (index in the timeline; default: at the end). Works offline: sent on reconnect. */
   async create(position?: number): Promise<Workspace | undefined> {
+    if (this.readOnly()) return undefined;
     const key = newMessageId('c');
     const at = position ?? this.state.timeline.order.length;
     this.set({ ghosts: [...this.state.ghosts, { key, position: at }] });
@@ -189,6 +205,7 @@ export class TimelineStore {
   }
 
   async remove(id: string): Promise<void> {
+    if (this.readOnly()) return;
     const before = this.state.timeline;
     this.forget(id);
     try {
@@ -202,6 +219,7 @@ export class TimelineStore {
 
   /** Put the timeline in `order` (every id of the project). */
   async reorder(order: string[]): Promise<void> {
+    if (this.readOnly()) return;
     this.orderIndexStale = true;
     this.cell.setTimeline(applyOrder(this.state.timeline, order));
     try {
@@ -223,6 +241,7 @@ export class TimelineStore {
 
   /** Record an edit; it is sent (only the changed fields) after `debounceMs` without further edits. */
   edit(id: string, patch: Patch): void {
+    if (this.readOnly()) return;
     this.saving.edit(id, patch);
   }
 
@@ -234,6 +253,7 @@ export class TimelineStore {
   // ---- picture (uploads.ts) -----------------------------------------------------------------------------
 
   upload(id: string, file: File): Promise<void> {
+    if (this.readOnly()) return Promise.resolve();
     return this.uploads.upload(id, file);
   }
 
@@ -244,10 +264,12 @@ export class TimelineStore {
   // ---- video (video.ts) ---------------------------------------------------------------------------------
 
   generate(id: string): Promise<void> {
+    if (this.readOnly()) return Promise.resolve();
     return this.video.generate(id);
   }
 
   cancel(id: string): Promise<void> {
+    if (this.readOnly()) return Promise.resolve();
     return this.video.cancel(id);
   }
 
@@ -255,11 +277,13 @@ export class TimelineStore {
 
   /** Ask the AI about a card; with `apply`, the answer carries a `form_data_patch` the user can apply. */
   ask(id: string, message: string, apply: boolean): Promise<void> {
+    if (this.readOnly()) return Promise.resolve();
     return this.ai.ask(id, message, apply);
   }
 
   /** Send an AI suggestion's `form_data_patch` as a normal update. */
   applySuggestion(id: string, formDataPatch: Record<string, unknown>): Promise<void> {
+    if (this.readOnly()) return Promise.resolve();
     return this.ai.applySuggestion(id, formDataPatch);
   }
 
@@ -267,7 +291,7 @@ export class TimelineStore {
 
   setToken(token: string): void {
     storeToken(token);
-    this.set({ needsToken: false });
+    this.set({ needsToken: false, access: accessOf(token) });
     this.client.reconnectNow();
   }
 
@@ -277,5 +301,12 @@ export class TimelineStore {
 
   dismissNotice(): void {
     this.set({ notice: null });
+  }
+
+  /** A viewer's token (PROTOCOL.md 9.1): the UI offers no changes, and an action asked for anyway is not sent. */
+  private readOnly(): boolean {
+    if (canEdit(this.state.access)) return false;
+    this.set({ notice: READ_ONLY });
+    return true;
   }
 }

@@ -1,4 +1,5 @@
 import { createContext, useContext, useSyncExternalStore, type ReactNode } from 'react';
+import { canEdit } from '../api';
 import type { StoreState } from './cell';
 import type { TimelineStore } from './store';
 
@@ -18,4 +19,9 @@ export function useStore(): TimelineStore {
 export function useStoreState<T>(select: (state: StoreState) => T): T {
   const store = useStore();
   return useSyncExternalStore(store.subscribe, () => select(store.getState()));
+}
+
+/** Whether the tab's token may change the timeline (a viewer's may not: PROTOCOL.md 9.1). */
+export function useCanEdit(): boolean {
+  return useStoreState((s) => canEdit(s.access));
 }
