@@ -22,12 +22,14 @@ from app.api.callbacks import provider_callback
 from app.api.direct_upload import commit_upload, presign_upload
 from app.api.generate import ai_suggest, cancel_video, generate_video
 from app.api.health import health, livez, metrics, protocol, readyz  # livez, readyz
+from app.api.jobs import cancel_job, get_job, list_jobs, start_job
 from app.api.responses import app_error_handler, http_exception_handler
 from app.api.uploads import upload_image
 from app.api.workspaces import get_workspace, list_workspaces
 from app.auth import MediaAccess, Verifier, signing_key
-from app.db import DatabaseHealth, PollerLease, WorkspaceDoc, connect
+from app.db import DatabaseHealth, JobDoc, PollerLease, WorkspaceDoc, connect
 from app.errors import AppError
+from app.jobs import JobEngine, JobServices, job_fanout, load_kinds
 from app.media import MediaStore, open_media_store  # disk or S3 (MEDIA_STORE)
 from app.metrics import Metrics
 from app.middleware import AccessLogMiddleware, GuardMiddleware, OriginPolicy
@@ -61,6 +63,10 @@ def _routes(settings: Settings, media: MediaStore) -> list[Any]:
         Route("/api/generate/video", generate_video, methods=["POST"]),
         Route("/api/generate/video/cancel", cancel_video, methods=["POST"]),
         Route("/api/ai/suggest", ai_suggest, methods=["POST"]),
+        Route("/api/jobs", start_job, methods=["POST"]),  # PROTOCOL.md 8.4
+        Route("/api/jobs", list_jobs, methods=["GET"]),
+        Route("/api/jobs/{job_id}", get_job, methods=["GET"]),
+        Route("/api/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
         WebSocketRoute("/ws", websocket_endpoint),
         # access per project checked in front of whatever the store answers (files or 307s)
         Mount("/uploads", MediaAccess(media.app("uploads"), "uploads"), name="uploads"),
@@ -155,6 +161,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
             metrics=metrics_,
         )
         providers.on_change = poller.poke  # issue 15.4: the local renderer's progress is pushed, not polled
+        # Jobs (PROTOCOL.md 8, app/jobs): the engine claims and runs jobs of the whole deployment; with
+        # FANOUT=changestream a watcher of the jobs collection (opened before the first connection) brings
+        # every process's job.status_update to this process's connections. Stopped below, before the database.
+        jobs_fanout, jobs_watcher = job_fanout(settings.fanout, hub, JobDoc.get_pymongo_collection())
+        if jobs_watcher is not None:
+            await jobs_watcher.start()
+        jobs = JobEngine(
+            JobDoc.get_pymongo_collection(),
+            jobs_fanout,
+            load_kinds(),
+            JobServices(workspaces=workspaces, providers=providers, settings=settings),
+            lease_s=settings.job_lease_s,
+            timeout_s=settings.job_timeout_s,
+            concurrency={"export": settings.export_concurrency},
+        )
+        jobs_tasks = [asyncio.create_task(jobs.run(), name="jobs")]
+        if jobs_watcher is not None:
+            jobs_tasks.append(asyncio.create_task(jobs_watcher.run(), name="jobs-events"))
         runtime = Runtime(
             settings=settings,
             hub=hub,
@@ -168,6 +192,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             poller=poller,
             fanout=fanout,
             db_health=db_health,
+            jobs=jobs,
         )
         app.state.runtime = runtime
         health_task = asyncio.create_task(db_health.run(), name="db-health")
@@ -177,6 +202,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             if not runtime.shutting_down:
                 await runtime.drain()
+            await jobs.stop()  # jobs running here go back to the queue; the watcher ends with them
+            if jobs_watcher is not None:
+                jobs_watcher.stop()
+            await asyncio.wait(jobs_tasks, timeout=5)
             poller.stop()
             try:
                 await asyncio.wait_for(poller_task, 30)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from pymongo import AsyncMongoClient
 
     from app.db.health import DatabaseHealth
+    from app.jobs import JobEngine
     from app.media import MediaStore
     from app.metrics import Metrics
     from app.poller import Poller
@@ -38,6 +39,7 @@ class Runtime:
     poller: Poller
     fanout: LocalFanout | ChangeStreamFanout
     db_health: DatabaseHealth  # up/down, from a ping every half second
+    jobs: JobEngine | None = None  # PROTOCOL.md 8 (app/jobs)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)  # in-flight message handlers
     shutting_down: bool = False
 

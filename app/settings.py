@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     s3_force_path_style: bool = False
     presign_expires_s: int = Field(600, gt=0, le=604800)  # SigV4 URLs live at most 7 days
+    # jobs (PROTOCOL.md 8; app/jobs): a run of a job longer than JOB_TIMEOUT_S fails with `timeout`; at most
+    # EXPORT_CONCURRENCY exports run at once per process. JOB_LEASE_S: how long a claimed job stays with the
+    # process that claimed it without a renewal (renewed every third of it), i.e. how soon a crashed process's
+    # jobs are taken up by another.
+    job_timeout_s: float = Field(1800.0, gt=0)
+    export_concurrency: int = Field(1, ge=1)
+    job_lease_s: float = Field(30.0, gt=0)
 
     @field_validator("s3_endpoint", "s3_bucket", "s3_access_key_id", "s3_secret_access_key", mode="before")
     @classmethod

@@ -43,6 +43,9 @@ REPLIES: Final[dict[str, tuple[str, ...]]] = {
     "video.cancel": ("video.status_update",),
     "ai.suggest": ("ai.delta", "ai.suggestion"),
     "auth.refresh": ("auth.refreshed",),
+    "job.start": ("job.status_update",),
+    "job.cancel": ("job.status_update",),
+    "job.list": ("job.list_result",),
 }
 
 # What the server sends without being asked (no ``reply_to``), and when: the first frame and PROTOCOL.md 3.2.
@@ -55,6 +58,8 @@ EVENTS: Final[dict[str, str]] = {
     "workspace.reordered": "Another client of the project reordered the timeline.",
     "video.status_update": "Every change of a video's status or progress, to every connection of the project "
     "(the requester included; only the direct reply to video.generate or video.cancel has `reply_to`).",
+    "job.status_update": "Every change of a job's status, and of its stage and progress (at most 5 a second), to "
+    "every connection of the project (only the direct reply to job.start or job.cancel has `reply_to`).",
 }
 
 # One line per message type for the generated document; a type missing here falls back to its model's docstring.
@@ -68,6 +73,11 @@ SUMMARIES: Final[dict[str, str]] = {
     "video.generate": "Start a video generation from the workspace's picture and form.",
     "video.cancel": "Cancel the workspace's running generation.",
     "ai.suggest": "Ask the LLM about the shot; answered by ai.delta frames, then ai.suggestion.",
+    "job.start": "Start a job (PROTOCOL.md 8): `kind`, `workspace_id` for keyframe and narration, `params`.",
+    "job.cancel": "Cancel a queued or running job of the project.",
+    "job.list": "List the project's jobs, newest first (at most 100), optionally only those of `status`.",
+    "job.status_update": "A job as stored: the reply to job.start or job.cancel, or a change of any job.",
+    "job.list_result": "Reply to job.list.",
     "connection.ready": "First frame on every connection.",
     "pong": "Reply to ping.",
     "workspace.list_result": "Reply to workspace.list.",

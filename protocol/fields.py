@@ -33,6 +33,7 @@ KNOWN_FORM_KEYS: Final[dict[str, tuple[str, Any]]] = {
     "model": ("str", 100),
     "prompt": ("str", 4000),
     "negative_prompt": ("str", 4000),
+    "narration": ("str", 4000),  # 1.1 (PROTOCOL.md 8.5): the line a voice says over the shot
     "duration_s": ("num", (1, 30)),
     "aspect_ratio": ("enum", ASPECT_RATIOS),
     "seed": ("int", 0),

@@ -132,6 +132,29 @@ class AiSuggest(Inbound):
     apply: bool = False
 
 
+JobStatusName = Literal["queued", "running", "completed", "failed", "cancelled"]
+
+
+class JobStart(Inbound):
+    """PROTOCOL.md 8.2: start a job. The kind, whether it takes ``workspace_id`` and its params are checked by the
+    server's registry of kinds (an unknown kind or param is ``invalid_message`` there)."""
+
+    type: Literal["job.start"]
+    kind: Annotated[str, Field(min_length=1, max_length=32)]
+    workspace_id: ObjectIdStr | None = None
+    params: Annotated[dict[str, Any], Field(max_length=64)] | None = None
+
+
+class JobCancel(Inbound):
+    type: Literal["job.cancel"]
+    job_id: ObjectIdStr
+
+
+class JobList(Inbound):
+    type: Literal["job.list"]
+    status: list[JobStatusName] | None = None  # any subset; repeats are harmless
+
+
 class AuthRefresh(Inbound):
     """PROTOCOL.md 9.1: swap the connection's token before it expires (same project; new sub and role apply)."""
 
@@ -149,7 +172,10 @@ ClientMessage = Annotated[
     | VideoGenerate
     | VideoCancel
     | AiSuggest
-    | AuthRefresh,
+    | AuthRefresh
+    | JobStart
+    | JobCancel
+    | JobList,
     Field(discriminator="type"),
 ]
 
@@ -166,5 +192,8 @@ CLIENT_MESSAGE_TYPES: frozenset[str] = frozenset(
         VideoCancel,
         AiSuggest,
         AuthRefresh,
+        JobStart,
+        JobCancel,
+        JobList,
     )
 )

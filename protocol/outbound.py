@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from protocol.codes import ErrorCode
 
 VideoStatusName = Literal["idle", "queued", "generating", "completed", "failed", "cancelled"]
+JobStatusName = Literal["queued", "running", "completed", "failed", "cancelled"]
 
 
 class _Model(BaseModel):
@@ -67,6 +68,7 @@ class ConnectionReady(ServerMessage):
     project: str
     protocol: int
     server_time: str
+    features: list[str] = Field(default_factory=list)  # 1.1: what the server supports beyond 1.0 ("jobs")
 
 
 class Pong(ServerMessage):
@@ -140,6 +142,37 @@ class AuthRefreshed(ServerMessage):
     expires_at: str | None
 
 
+class Job(_Model):
+    """PROTOCOL.md 8.1: long work the server runs for a timeline."""
+
+    id: str
+    project: str
+    kind: str
+    workspace_id: str | None = None
+    parent_id: str | None = None
+    status: JobStatusName
+    progress: Annotated[int, Field(ge=0, le=100)] = 0
+    stage: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    result: dict[str, Any] | None = None
+    error: ErrorInfo | None = None
+    created_at: str
+    updated_at: str
+    finished_at: str | None = None
+
+
+class JobStatusUpdate(ServerMessage):
+    """Every change of a job's status, and its stage and progress (throttled), to every connection of the project."""
+
+    type: Literal["job.status_update"] = "job.status_update"
+    job: Job
+
+
+class JobListResult(ServerMessage):
+    type: Literal["job.list_result"] = "job.list_result"
+    jobs: list[Job]
+
+
 class Error(ServerMessage):
     type: Literal["error"] = "error"
     code: ErrorCode
@@ -161,6 +194,8 @@ ServerEvent = Annotated[
     | AiDelta
     | AiSuggestion
     | AuthRefreshed
+    | JobStatusUpdate
+    | JobListResult
     | Error,
     Field(discriminator="type"),
 ]

@@ -11,7 +11,7 @@ from beanie import init_beanie
 from pymongo import AsyncMongoClient
 from pymongo.errors import ConnectionFailure
 
-from app.db.documents import DOCUMENT_MODELS, PollerLease, VideoState, WorkspaceDoc, utcnow
+from app.db.documents import DOCUMENT_MODELS, JobDoc, PollerLease, VideoState, WorkspaceDoc, utcnow
 from app.db.embedded import Backoff, EmbeddedDatabase, Supervisor, free_port
 from app.db.health import DatabaseHealth, db_unavailable
 from app.db.mapping import iso, video_to_wire, workspace_to_wire
@@ -20,6 +20,7 @@ __all__ = [
     "Backoff",
     "DatabaseHealth",
     "EmbeddedDatabase",
+    "JobDoc",
     "PollerLease",
     "Supervisor",
     "VideoState",

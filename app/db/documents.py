@@ -8,7 +8,7 @@ from typing import Any
 
 from beanie import Document
 from pydantic import BaseModel, Field
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
 
 
 def utcnow() -> datetime:
@@ -71,4 +71,37 @@ class PollerLease(Document):
         name = "poller_lease"
 
 
-DOCUMENT_MODELS: list[type[Document]] = [WorkspaceDoc, PollerLease]
+class JobDoc(Document):
+    """A job of PROTOCOL.md 8 with its lease (app/jobs/model.py maps it to the wire)."""
+
+    project: str = "default"
+    kind: str
+    workspace_id: str | None = None
+    parent_id: str | None = None
+    status: str = "queued"
+    progress: int = 0
+    stage: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    result: dict[str, Any] | None = None
+    error: dict[str, str] | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    owner: str | None = None
+    lease_expires_at: datetime | None = None
+    run_started_at: datetime | None = None
+    attempts: int = 0
+    cancel_requested: bool = False
+    committing: bool = False
+
+    class Settings:
+        name = "jobs"
+        use_state_management = False
+        validate_on_save = False
+        indexes = [
+            IndexModel([("status", ASCENDING), ("lease_expires_at", ASCENDING)], name="status_lease"),
+            IndexModel([("project", ASCENDING), ("created_at", DESCENDING)], name="project_created"),
+        ]
+
+
+DOCUMENT_MODELS: list[type[Document]] = [WorkspaceDoc, PollerLease, JobDoc]

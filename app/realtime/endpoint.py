@@ -41,6 +41,7 @@ from protocol.codes import PROTOCOL_VERSION
 from protocol.fields import PROJECT_RE
 
 MAX_IN_FLIGHT = 64  # handlers running at once per connection; the reader waits beyond that
+FEATURES = ("jobs",)  # PROTOCOL.md 8: what connection.ready says this server supports beyond 1.0
 
 
 def _field(text: str | None, name: str) -> str | None:
@@ -101,7 +102,11 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             conn.start()
             logger.info("ws open {} project={} ({} open)", conn.id, project, runtime.hub.count)
             ready = ConnectionReady(
-                connection_id=conn.id, project=project, protocol=PROTOCOL_VERSION, server_time=iso(utcnow()) or ""
+                connection_id=conn.id,
+                project=project,
+                protocol=PROTOCOL_VERSION,
+                server_time=iso(utcnow()) or "",
+                features=list(FEATURES) if runtime.jobs is not None else [],
             )
             conn.send(ready.model_dump_json(exclude={"reply_to"}))
             reader = _Reader(runtime, conn, verifier)

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from app.auth import AuthError, Principal, Verifier
 from app.db import iso, utcnow
 from app.errors import AppError, to_app_error, wire_code
+from app.jobs import JobEngine
 from app.runtime import Runtime
 from protocol import (
     AiDelta,
@@ -25,6 +26,11 @@ from protocol import (
     AuthRefresh,
     AuthRefreshed,
     Error,
+    JobCancel,
+    JobList,
+    JobListResult,
+    JobStart,
+    JobStatusUpdate,
     Ping,
     Pong,
     ReorderConfirm,
@@ -126,6 +132,28 @@ async def handle_suggest(ctx: Context, msg: AiSuggest) -> None:
     ctx.reply(AiSuggestion(workspace_id=msg.workspace_id, suggestion=entry))
 
 
+def _jobs(ctx: Context) -> JobEngine:
+    engine = ctx.runtime.jobs
+    if engine is None:
+        raise AppError(codes.UNAVAILABLE, "jobs are not available on this server")
+    return engine
+
+
+async def handle_job_start(ctx: Context, msg: JobStart) -> None:
+    job = await _jobs(ctx).start(
+        ctx.project, msg.kind, workspace_id=msg.workspace_id, params=msg.params, origin=ctx.conn.id
+    )
+    ctx.reply(JobStatusUpdate(job=job))
+
+
+async def handle_job_cancel(ctx: Context, msg: JobCancel) -> None:
+    ctx.reply(JobStatusUpdate(job=await _jobs(ctx).cancel(ctx.project, msg.job_id, origin=ctx.conn.id)))
+
+
+async def handle_job_list(ctx: Context, msg: JobList) -> None:
+    ctx.reply(JobListResult(jobs=await _jobs(ctx).list_jobs(ctx.project, list(msg.status) if msg.status else None)))
+
+
 HANDLERS: dict[type, Handler] = {
     VideoGenerate: handle_generate,
     VideoCancel: handle_cancel,
@@ -136,12 +164,25 @@ HANDLERS: dict[type, Handler] = {
     WorkspaceUpdate: handle_update,
     WorkspaceDelete: handle_delete,
     WorkspaceReorder: handle_reorder,
+    JobStart: handle_job_start,  # PROTOCOL.md 8.2
+    JobCancel: handle_job_cancel,
+    JobList: handle_job_list,
 }
 
 # The messages that change state (PROTOCOL.md 9.1): a token whose role may not edit gets ``forbidden`` for them,
 # before anything else about the message is looked at. Every other type (ping, list, auth.refresh) is a read.
 EDITOR_ONLY: frozenset[type[BaseModel]] = frozenset(
-    {WorkspaceCreate, WorkspaceUpdate, WorkspaceDelete, WorkspaceReorder, VideoGenerate, VideoCancel, AiSuggest}
+    {
+        WorkspaceCreate,
+        WorkspaceUpdate,
+        WorkspaceDelete,
+        WorkspaceReorder,
+        VideoGenerate,
+        VideoCancel,
+        AiSuggest,
+        JobStart,
+        JobCancel,
+    }
 )
 # Their ``type`` strings: a malformed message of one of these types is ``forbidden`` too, not ``invalid_message``.
 EDITOR_ONLY_TYPES: frozenset[str] = frozenset(get_args(m.model_fields["type"].annotation)[0] for m in EDITOR_ONLY)

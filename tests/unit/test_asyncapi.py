@@ -31,6 +31,9 @@ REPLIES = {
     "video.cancel": {"video.status_update"},
     "ai.suggest": {"ai.delta", "ai.suggestion"},
     "auth.refresh": {"auth.refreshed"},  # PROTOCOL.md 9.1
+    "job.start": {"job.status_update"},  # PROTOCOL.md 8.2
+    "job.cancel": {"job.status_update"},
+    "job.list": {"job.list_result"},
 }
 # What the server sends unprompted: the first frame, and the events of PROTOCOL.md 3.2.
 EVENTS = {
@@ -40,6 +43,7 @@ EVENTS = {
     "workspace.deleted",
     "workspace.reordered",
     "video.status_update",
+    "job.status_update",  # PROTOCOL.md 8.2
 }
 # PROTOCOL.md 3: connection.ready, the replies of 3.1, the events of 3.2, the error of 3.3.
 SERVER_TYPES = {
@@ -56,6 +60,8 @@ SERVER_TYPES = {
     "video.status_update",
     "ai.delta",
     "ai.suggestion",
+    "job.status_update",  # PROTOCOL.md 8.2
+    "job.list_result",
     "error",
 }
 

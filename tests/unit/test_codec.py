@@ -12,6 +12,9 @@ from protocol import (
     AiSuggest,
     AuthRefresh,
     Error,
+    JobCancel,
+    JobList,
+    JobStart,
     Ping,
     Pong,
     ProtocolError,
@@ -45,6 +48,9 @@ MINIMAL: dict[str, tuple[dict[str, Any], type]] = {
     "video.generate": ({"type": "video.generate", "workspace_id": WID}, VideoGenerate),
     "video.cancel": ({"type": "video.cancel", "workspace_id": WID}, VideoCancel),
     "ai.suggest": ({"type": "ai.suggest", "workspace_id": WID, "message": "hi"}, AiSuggest),
+    "job.start": ({"type": "job.start", "kind": "storyboard"}, JobStart),  # PROTOCOL.md 8.2
+    "job.cancel": ({"type": "job.cancel", "job_id": WID}, JobCancel),
+    "job.list": ({"type": "job.list"}, JobList),
 }
 WITH_WORKSPACE_ID = [t for t, (msg, _) in MINIMAL.items() if "workspace_id" in msg]
 SERVER_OWNED = ["id", "project", "order_index", "video", "ai_collaboration", "version", "created_at", "updated_at"]

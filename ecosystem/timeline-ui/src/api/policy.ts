@@ -17,6 +17,8 @@ export function policyFor(type: ClientMessageType, confirmTimeoutMs: number): Re
   switch (type) {
     case 'video.generate':
     case 'video.cancel':
+    case 'job.start': // re-sent, it would start a second job
+    case 'job.cancel':
       return { retry: false, timeoutMs: Math.max(confirmTimeoutMs, 15_000) };
     case 'ai.suggest':
       return { retry: false, timeoutMs: Math.max(confirmTimeoutMs, 60_000) };

@@ -14,7 +14,10 @@ export type ClientMessage =
   | VideoGenerate
   | VideoCancel
   | AiSuggest
-  | AuthRefresh;
+  | AuthRefresh
+  | JobStart
+  | JobCancel
+  | JobList;
 export type ServerMessage =
   | ConnectionReady
   | Pong
@@ -29,6 +32,8 @@ export type ServerMessage =
   | AiDelta
   | AiSuggestion
   | AuthRefreshed
+  | JobStatusUpdate
+  | JobListResult
   | ErrorMessage;
 
 /**
@@ -165,11 +170,46 @@ export interface AuthRefresh {
   type: 'auth.refresh';
 }
 /**
+ * PROTOCOL.md 8.2: start a job. The kind, whether it takes ``workspace_id`` and its params are checked by the
+ * server's registry of kinds (an unknown kind or param is ``invalid_message`` there).
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "JobStart".
+ */
+export interface JobStart {
+  id?: string | null;
+  kind: string;
+  params?: {
+    [k: string]: unknown;
+  } | null;
+  type: 'job.start';
+  workspace_id?: string | null;
+}
+/**
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "JobCancel".
+ */
+export interface JobCancel {
+  id?: string | null;
+  job_id: string;
+  type: 'job.cancel';
+}
+/**
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "JobList".
+ */
+export interface JobList {
+  id?: string | null;
+  status?: ('queued' | 'running' | 'completed' | 'failed' | 'cancelled')[] | null;
+  type: 'job.list';
+}
+/**
  * This interface was referenced by `Protocol`'s JSON-Schema
  * via the `definition` "ConnectionReady".
  */
 export interface ConnectionReady {
   connection_id: string;
+  features: string[];
   project: string;
   protocol: number;
   reply_to?: string | null;
@@ -352,6 +392,52 @@ export interface AuthRefreshed {
   expires_at: string | null;
   reply_to?: string | null;
   type: 'auth.refreshed';
+}
+/**
+ * Every change of a job's status, and its stage and progress (throttled), to every connection of the project.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "JobStatusUpdate".
+ */
+export interface JobStatusUpdate {
+  job: Job;
+  reply_to?: string | null;
+  type: 'job.status_update';
+}
+/**
+ * PROTOCOL.md 8.1: long work the server runs for a timeline.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "Job".
+ */
+export interface Job {
+  created_at: string;
+  error: ErrorInfo | null;
+  finished_at: string | null;
+  id: string;
+  kind: string;
+  params: {
+    [k: string]: unknown;
+  };
+  parent_id: string | null;
+  progress: number;
+  project: string;
+  result: {
+    [k: string]: unknown;
+  } | null;
+  stage: string | null;
+  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+  updated_at: string;
+  workspace_id: string | null;
+}
+/**
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "JobListResult".
+ */
+export interface JobListResult {
+  jobs: Job[];
+  reply_to?: string | null;
+  type: 'job.list_result';
 }
 /**
  * This interface was referenced by `Protocol`'s JSON-Schema

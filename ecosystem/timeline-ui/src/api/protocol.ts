@@ -5,6 +5,8 @@ import type {
   AuthRefreshed,
   ClientMessage,
   ErrorMessage,
+  JobListResult,
+  JobStatusUpdate,
   Pong,
   ReorderConfirm,
   ServerMessage,
@@ -35,6 +37,9 @@ export interface ReplyOf {
   'video.cancel': VideoStatusUpdate;
   'ai.suggest': AiSuggestion;
   'auth.refresh': AuthRefreshed;
+  'job.start': JobStatusUpdate;
+  'job.cancel': JobStatusUpdate;
+  'job.list': JobListResult;
 }
 
 export const FINAL_REPLY: { [K in ClientMessageType]: ReplyOf[K]['type'] } = {
@@ -48,6 +53,9 @@ export const FINAL_REPLY: { [K in ClientMessageType]: ReplyOf[K]['type'] } = {
   'video.cancel': 'video.status_update',
   'ai.suggest': 'ai.suggestion',
   'auth.refresh': 'auth.refreshed',
+  'job.start': 'job.status_update',
+  'job.cancel': 'job.status_update',
+  'job.list': 'job.list_result',
 };
 
 export type ErrorCode = ErrorMessage['code'];
