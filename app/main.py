@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,48 @@ def _environment() -> dict[str, str]:
     return {**dotenv, **os.environ}
 
 
+async def _settle(tasks: set[asyncio.Task[Any]], timeout: float, what: str) -> None:
+    """Wait for ``tasks`` to end, at most ``timeout`` seconds, then cancel and await what is left."""
+    pending = {t for t in tasks if not t.done()}
+    if not pending:
+        return
+    _, late = await asyncio.wait(pending, timeout=timeout)
+    if late:
+        logger.error("{} did not stop within {:g} s", what, timeout)
+        for task in late:
+            task.cancel()
+        await asyncio.wait(late)
+
+
+def _background(
+    stack: contextlib.AsyncExitStack,
+    run: Coroutine[Any, Any, None],
+    what: str,
+    *,
+    stop: Callable[[], None] | None,
+    timeout: float,
+) -> asyncio.Task[None]:
+    """Start ``run`` as a task owned by ``stack``: on exit ``stop()`` asks it to end (none: it is cancelled), and
+    it is awaited, cancelled after ``timeout``."""
+    task = asyncio.create_task(run, name=what)
+
+    async def end() -> None:
+        if stop is not None:
+            stop()
+            await _settle({task}, timeout, what)
+        else:
+            task.cancel()
+            await asyncio.wait([task])
+
+    stack.push_async_callback(end)
+    return task
+
+
+async def _drain_unless_drained(runtime: Runtime) -> None:
+    if not runtime.shutting_down:
+        await runtime.drain()
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app. ``settings.mongodb_uri`` must be set (``python -m app`` starts the embedded database and
     fills it in)."""
@@ -94,135 +136,121 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if settings.mongodb_uri is None:
             raise RuntimeError("MONGODB_URI is not set (python -m app starts the embedded database)")
-        client = await connect(
-            settings.mongodb_uri.get_secret_value(), settings.mongodb_db, timeout_ms=settings.db_timeout_ms
-        )
-        db_health = DatabaseHealth(client)  # while it says down, requests are refused at once
-        hub = Hub(settings.max_connections)
-        metrics_ = Metrics()
-
-        def on_write(seconds: float, updates: int) -> None:
-            metrics_.db_writes.inc()
-            metrics_.updates.inc(updates)
-            metrics_.coalesced.inc(updates - 1)
-            metrics_.write_latency.observe(seconds)
-
-        providers = ProviderPool(settings, _environment(), metrics=metrics_)
-        collection = WorkspaceDoc.get_pymongo_collection()
-        fanout: LocalFanout | ChangeStreamFanout = LocalFanout(hub)
-        fanout_task: asyncio.Task[None] | None = None
-        if settings.fanout == "changestream":
-            fanout = ChangeStreamFanout(hub, collection)
-            await fanout.start()  # before the first connection: no change after start-up is missed
-            fanout_task = asyncio.create_task(fanout.run(), name="fanout")
-            stream = fanout
-            metrics_.fanout_up.set_function(lambda: float(stream.up))
-            metrics_.counted(
-                "fanout_stream_resumes",
-                "Times the change stream was reopened from its resume token",
-                lambda: stream.resumes,
+        # One exit stack owns everything: a failure half-way through start-up closes what was already opened, and
+        # on shutdown every background task is stopped and awaited, in the reverse order of starting.
+        async with contextlib.AsyncExitStack() as stack:
+            client = await connect(
+                settings.mongodb_uri.get_secret_value(), settings.mongodb_db, timeout_ms=settings.db_timeout_ms
             )
-            metrics_.counted(
-                "fanout_events_delivered",
-                "Events the change stream handed to this process's connections",
-                lambda: stream.delivered,
+            stack.push_async_callback(client.close)
+            db_health = DatabaseHealth(client)  # while it says down, requests are refused at once
+            hub = Hub(settings.max_connections)
+            metrics_ = Metrics()
+
+            def on_write(seconds: float, updates: int) -> None:
+                metrics_.db_writes.inc()
+                metrics_.updates.inc(updates)
+                metrics_.coalesced.inc(updates - 1)
+                metrics_.write_latency.observe(seconds)
+
+            providers = ProviderPool(settings, _environment(), metrics=metrics_)
+            stack.push_async_callback(providers.aclose)
+            background: set[asyncio.Task[None]] = set()  # provider cancels of deleted workspaces' generations
+            stack.push_async_callback(_settle, background, 10.0, "provider cancels")
+            _background(stack, db_health.run(), "db-health", stop=None, timeout=1.0)
+            collection = WorkspaceDoc.get_pymongo_collection()
+            fanout: LocalFanout | ChangeStreamFanout = LocalFanout(hub)
+            if settings.fanout == "changestream":
+                stream = fanout = ChangeStreamFanout(hub, collection)
+                await stream.start()  # before the first connection: no change after start-up is missed
+                _background(stack, stream.run(), "the change stream", stop=stream.stop, timeout=5.0)
+                metrics_.fanout_up.set_function(lambda: float(stream.up))
+                metrics_.counted(
+                    "fanout_stream_resumes",
+                    "Times the change stream was reopened from its resume token",
+                    lambda: stream.resumes,
+                )
+                metrics_.counted(
+                    "fanout_events_delivered",
+                    "Events the change stream handed to this process's connections",
+                    lambda: stream.delivered,
+                )
+            video = VideoService(collection, fanout, providers, media, settings, metrics=metrics_)
+
+            async def on_deleted(raw: dict[str, Any]) -> None:  # cancel at the provider without holding the reply
+                task = asyncio.create_task(video.on_deleted(raw))
+                background.add(task)
+                task.add_done_callback(background.discard)
+
+            workspaces = WorkspaceService(
+                collection,
+                fanout,
+                media=media,
+                debounce_s=settings.sync_debounce_ms / 1000,
+                max_wait_s=settings.sync_max_wait_ms / 1000,
+                on_write=on_write,
+                on_deleted=on_deleted,
+                on_reorder=metrics_.reorder_writes.inc,
+                admit=db_health.require,
             )
-        video = VideoService(collection, fanout, providers, media, settings, metrics=metrics_)
-        background: set[asyncio.Task[None]] = set()
-
-        async def on_deleted(raw: dict[str, Any]) -> None:  # cancel at the provider without holding the reply
-            task = asyncio.create_task(video.on_deleted(raw))
-            background.add(task)
-            task.add_done_callback(background.discard)
-
-        workspaces = WorkspaceService(
-            collection,
-            fanout,
-            media=media,
-            debounce_s=settings.sync_debounce_ms / 1000,
-            max_wait_s=settings.sync_max_wait_ms / 1000,
-            on_write=on_write,
-            on_deleted=on_deleted,
-            on_reorder=metrics_.reorder_writes.inc,
-            admit=db_health.require,
-        )
-        bulk = workspaces.bulk
-        metrics_.counted(
-            "db_workspace_write_commands",
-            "Database commands that carried the writer's workspace writes (several workspaces share one bulk_write)",
-            lambda: bulk.commands,
-        )
-        poller = Poller(
-            collection,
-            PollerLease.get_pymongo_collection(),
-            video,
-            interval_s=settings.poll_interval_s,
-            timeout_s=settings.video_timeout_s,
-            metrics=metrics_,
-        )
-        providers.on_change = poller.poke  # issue 15.4: the local renderer's progress is pushed, not polled
-        # Jobs (PROTOCOL.md 8, app/jobs): the engine claims and runs jobs of the whole deployment; with
-        # FANOUT=changestream a watcher of the jobs collection (opened before the first connection) brings
-        # every process's job.status_update to this process's connections. Stopped below, before the database.
-        jobs_fanout, jobs_watcher = job_fanout(settings.fanout, hub, JobDoc.get_pymongo_collection())
-        if jobs_watcher is not None:
-            await jobs_watcher.start()
-        jobs = JobEngine(
-            JobDoc.get_pymongo_collection(),
-            jobs_fanout,
-            load_kinds(),
-            JobServices(workspaces=workspaces, providers=providers, settings=settings),
-            lease_s=settings.job_lease_s,
-            timeout_s=settings.job_timeout_s,
-            concurrency={"export": settings.export_concurrency},
-        )
-        jobs_tasks = [asyncio.create_task(jobs.run(), name="jobs")]
-        if jobs_watcher is not None:
-            jobs_tasks.append(asyncio.create_task(jobs_watcher.run(), name="jobs-events"))
-        runtime = Runtime(
-            settings=settings,
-            hub=hub,
-            metrics=metrics_,
-            client=client,
-            workspaces=workspaces,
-            media=media,
-            providers=providers,
-            video=video,
-            ai=AiService(collection, fanout, providers),
-            poller=poller,
-            fanout=fanout,
-            db_health=db_health,
-            jobs=jobs,
-        )
-        app.state.runtime = runtime
-        health_task = asyncio.create_task(db_health.run(), name="db-health")
-        poller_task = asyncio.create_task(poller.run(), name="poller")
-        try:
-            yield
-        finally:
-            if not runtime.shutting_down:
-                await runtime.drain()
-            await jobs.stop()  # jobs running here go back to the queue; the watcher ends with them
+            bulk = workspaces.bulk
+            metrics_.counted(
+                "db_workspace_write_commands",
+                "Database commands that carried the writer's workspace writes (several workspaces share one "
+                "bulk_write)",
+                lambda: bulk.commands,
+            )
+            poller = Poller(
+                collection,
+                PollerLease.get_pymongo_collection(),
+                video,
+                interval_s=settings.poll_interval_s,
+                timeout_s=settings.video_timeout_s,
+                metrics=metrics_,
+            )
+            stack.push_async_callback(poller.aclose)
+            providers.on_change = poller.poke  # the local renderer's progress is pushed, not polled
+            _background(stack, poller.run(), "the poller", stop=poller.stop, timeout=30.0)
+            # Jobs (PROTOCOL.md 8, app/jobs): the engine claims and runs jobs of the whole deployment; with
+            # FANOUT=changestream a watcher of the jobs collection (opened before the first connection) brings
+            # every process's job.status_update to this process's connections.
+            jobs_fanout, jobs_watcher = job_fanout(settings.fanout, hub, JobDoc.get_pymongo_collection())
             if jobs_watcher is not None:
-                jobs_watcher.stop()
-            await asyncio.wait(jobs_tasks, timeout=5)
-            poller.stop()
-            try:
-                await asyncio.wait_for(poller_task, 30)
-            except TimeoutError:
-                logger.error("the poller did not stop within 30 s")
-            if fanout_task is not None and isinstance(fanout, ChangeStreamFanout):
-                fanout.stop()
-                try:
-                    await asyncio.wait_for(fanout_task, 5)
-                except TimeoutError:
-                    logger.error("the change stream did not stop within 5 s")
-            health_task.cancel()
-            await asyncio.wait([health_task])
-            await poller.aclose()
-            await providers.aclose()
-            await client.close()
-            logger.info("stopped")
+                await jobs_watcher.start()
+                _background(stack, jobs_watcher.run(), "the jobs change stream", stop=jobs_watcher.stop, timeout=5.0)
+            jobs = JobEngine(
+                JobDoc.get_pymongo_collection(),
+                jobs_fanout,
+                load_kinds(),
+                JobServices(workspaces=workspaces, providers=providers, settings=settings),
+                lease_s=settings.job_lease_s,
+                timeout_s=settings.job_timeout_s,
+                concurrency={"export": settings.export_concurrency},
+            )
+            jobs_task = asyncio.create_task(jobs.run(), name="jobs")
+            stack.push_async_callback(_settle, {jobs_task}, 5.0, "the job engine")
+            stack.push_async_callback(jobs.stop)  # jobs running here go back to the queue
+            runtime = Runtime(
+                settings=settings,
+                hub=hub,
+                metrics=metrics_,
+                client=client,
+                workspaces=workspaces,
+                media=media,
+                providers=providers,
+                video=video,
+                ai=AiService(collection, fanout, providers),
+                poller=poller,
+                fanout=fanout,
+                db_health=db_health,
+                jobs=jobs,
+            )
+            app.state.runtime = runtime
+            # First on the way out: confirm what was received and close the sockets (python -m app has already
+            # done this on SIGTERM, before uvicorn's own shutdown; an embedding app may not have).
+            stack.push_async_callback(_drain_unless_drained, runtime)
+            yield
+        logger.info("stopped")
 
     origins = OriginPolicy(settings.origins)  # one policy for CORS, WebSockets and state-changing requests
     verifier = Verifier.from_settings(settings)  # the endpoint reaches it for auth.refresh
