@@ -26,9 +26,16 @@ from providers.llm._streaming import Sleep, stream_with_retries
 QUOTA_CODES = {"insufficient_quota", "billing_hard_limit_reached", "Arrearage", "AccountOverdueError"}
 
 
+# A chat answer stays short; a JSON answer may be a whole storyboard (24 shots of ~150 tokens each): cut off, its
+# JSON would not parse.
+TEXT_MAX_TOKENS = 1024
+JSON_MAX_TOKENS = 4096
+
+
 def build_request(
-    model: str, messages: list[ChatMessage], *, system: str | None, json_mode: bool, max_tokens: int = 1024
+    model: str, messages: list[ChatMessage], *, system: str | None, json_mode: bool, max_tokens: int | None = None
 ) -> dict[str, Any]:
+    max_tokens = max_tokens or (JSON_MAX_TOKENS if json_mode else TEXT_MAX_TOKENS)
     wire = [{"role": "system", "content": system}] if system else []
     wire += [{"role": m.role, "content": m.content} for m in messages]
     body: dict[str, Any] = {"model": model, "messages": wire, "stream": True, "max_completion_tokens": max_tokens}

@@ -30,9 +30,16 @@ JSON_INSTRUCTION = " Reply with a single JSON object and nothing else."
 RETRYABLE_TYPES = {"overloaded_error", "api_error", "timeout_error"}
 
 
+# A chat answer stays short; a JSON answer may be a whole storyboard (24 shots of ~150 tokens each): cut off, its
+# JSON would not parse.
+TEXT_MAX_TOKENS = 1024
+JSON_MAX_TOKENS = 4096
+
+
 def build_request(
-    model: str, messages: list[ChatMessage], *, system: str | None, json_mode: bool, max_tokens: int = 1024
+    model: str, messages: list[ChatMessage], *, system: str | None, json_mode: bool, max_tokens: int | None = None
 ) -> dict[str, Any]:
+    max_tokens = max_tokens or (JSON_MAX_TOKENS if json_mode else TEXT_MAX_TOKENS)
     body: dict[str, Any] = {
         "model": model,
         "max_tokens": max_tokens,

@@ -21,7 +21,9 @@ from providers import (
     ProviderUnavailable,
     llm_provider_class,
 )
+from providers.llm._openai_compat import build_request as openai_compat_build
 from providers.llm.claude import ClaudeProvider
+from providers.llm.claude import build_request as claude_build
 from providers.llm.doubao import DoubaoProvider
 from providers.llm.ollama import OllamaProvider
 from providers.llm.openai import OpenAIProvider
@@ -307,3 +309,16 @@ async def test_ollama_model_not_found() -> None:
     )
     with pytest.raises(ProviderInvalidRequest, match="not found"):
         await collect(make(OllamaProvider, "http://localhost:11434", key=None))
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [(openai_compat_build, "max_completion_tokens"), (claude_build, "max_tokens")],
+)
+def test_json_answers_get_room_for_a_whole_storyboard(build, field) -> None:
+    """A JSON answer (a storyboard of up to 24 shots) is allowed 4096 tokens; a chat answer stays at 1024. Cut off
+    at 1024, a long storyboard's JSON did not parse and the job failed."""
+    messages = [ChatMessage("user", "a story")]
+    assert build("m", messages, system=None, json_mode=True)[field] == 4096
+    assert build("m", messages, system=None, json_mode=False)[field] == 1024
+    assert build("m", messages, system=None, json_mode=False, max_tokens=50)[field] == 50
