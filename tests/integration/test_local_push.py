@@ -55,7 +55,9 @@ async def test_local_render_progress_is_pushed_not_polled(start_server) -> None:
         f"\nlocal render {render_s:.2f} s; progress pushed {steps}; render done -> completed event {lag * 1000:.0f} ms"
     )
     assert lag < 1.5
-    assert len(steps) >= 3 and all(0 <= p < 100 for p in steps), seen
+    # generating states only come from pushes (no cycle saw the task); how many depends on the machine's speed (a
+    # faster render reports fewer times): at least one, in order, below 100
+    assert len(steps) >= 1 and all(0 <= p < 100 for p in steps), seen
     assert [v["progress"] for v in seen] == sorted(v["progress"] for v in seen)
     assert checks <= 4 * render_s + 3, (checks, render_s)  # the throttle, whatever the renderer reports
     assert runtime.poller.last_cycle["tasks"] == 0  # no cycle ever looked at this task
