@@ -7,9 +7,7 @@ test decides when the provider "is done" and the poller can only learn it by ask
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import json
 import time
 import uuid
@@ -17,46 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
-from app.db import free_port
 from app.webhooks import fal_message
+from tests.fakes.server import FakeServer
 
 VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42" + b"fake-fal-mp4" * 64
 USER_ID = "fal-user-1"
-
-
-class FakeServer:
-    """A Starlette app of fake routes served by uvicorn on a free loopback port, in this event loop."""
-
-    def __init__(self, routes: list[BaseRoute]) -> None:
-        self.port = free_port()
-        self.app = Starlette(routes=routes)
-        self.server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None, access_log=False)
-        self.server = uvicorn.Server(config)
-        self.server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
-        self._task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            await asyncio.sleep(0.01)
-
-    async def stop(self) -> None:
-        if self.server is not None and self._task is not None:
-            self.server.should_exit = True
-            await self._task
 
 
 @dataclass

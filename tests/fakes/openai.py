@@ -4,47 +4,29 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from app.db import free_port
+from tests.fakes.server import FakeServer
 
 
-class FakeOpenAI:
+class FakeOpenAI(FakeServer):
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__([Route("/v1/chat/completions", self.chat, methods=["POST"])])
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.reply_parts = ["Try a ", "slow push in ", "at golden hour."]
         self.error: tuple[int, dict[str, Any]] | None = None
         self.delay_s = 0.0
-        self.app = Starlette(routes=[Route("/v1/chat/completions", self.chat, methods=["POST"])])
-        self.server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
-
-    async def start(self) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None))
-        self.server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-        self._task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            await asyncio.sleep(0.01)
-
-    async def stop(self) -> None:
-        if self.server is not None and self._task is not None:
-            self.server.should_exit = True
-            await self._task
 
     async def chat(self, request: Request) -> Response:
         body = await request.json()

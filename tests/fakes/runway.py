@@ -4,20 +4,17 @@ a finished task names, and what ``/files/<name>`` answers: redirects, huge or en
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.db import free_port
+from tests.fakes.server import FakeServer
 
 VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42" + b"fake-mp4-payload" * 64
 
@@ -48,38 +45,18 @@ class Script:
     files: dict[str, Callable[[], Response]] = field(default_factory=dict)  # /files/<name> -> its answer
 
 
-class FakeRunway:
+class FakeRunway(FakeServer):
     def __init__(self) -> None:
         self.script = Script()
         self.tasks: dict[str, FakeTask] = {}
         self.requests: list[tuple[str, str, float]] = []  # (method, path, time)
-        self.port = free_port()
-        self.app = Starlette(
-            routes=[
+        super().__init__(
+            [
                 Route("/v1/image_to_video", self.submit, methods=["POST"]),
                 Route("/v1/tasks/{task_id}", self.task, methods=["GET", "DELETE"]),
                 Route("/files/{name}", self.file, methods=["GET"]),
             ]
         )
-        self.server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None, access_log=False)
-        self.server = uvicorn.Server(config)
-        self.server.capture_signals = _no_signals  # type: ignore[method-assign]
-        self._task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            await asyncio.sleep(0.01)
-
-    async def stop(self) -> None:
-        if self.server is not None and self._task is not None:
-            self.server.should_exit = True
-            await self._task
 
     def _log(self, request: Request) -> None:
         self.requests.append((request.method, request.url.path, time.monotonic()))
@@ -121,9 +98,3 @@ class FakeRunway:
         self._log(request)
         answer = self.script.files.get(request.path_params["name"])
         return answer() if answer is not None else Response(VIDEO_BYTES, media_type="video/mp4")
-
-
-def _no_signals() -> Any:
-    import contextlib
-
-    return contextlib.nullcontext()

@@ -16,7 +16,8 @@ from starlette.routing import Route
 
 from app.db import free_port
 from app.webhooks import sign_standard
-from tests.fakes.fal import FakeFal, FakeServer, Signer
+from tests.fakes.fal import FakeFal, Signer
+from tests.fakes.server import FakeServer
 from tests.integration.test_video import shot, until_status
 from tests.support import LiveServer, WsClient
 
