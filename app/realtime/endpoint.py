@@ -110,16 +110,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             )
             conn.send(ready.model_dump_json(exclude={"reply_to"}))
             reader = _Reader(runtime, conn, verifier)
-            while True:
-                frame = await websocket.receive()
-                if frame["type"] == "websocket.disconnect":
-                    close_code = frame.get("code", codes.WS_NORMAL_CLOSURE)
-                    break
-                with logger.contextualize(sub=conn.principal.sub):
-                    code = await reader.on_frame(frame)
-                if code is not None:
-                    close_code = code
-                    break
+            close_code = await _read(websocket, reader, conn)
         except WebSocketDisconnect as exc:
             close_code = exc.code
         finally:
@@ -128,6 +119,22 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             await conn.stop()
             with logger.contextualize(sub=conn.principal.sub):
                 logger.info("ws close {} code={} ({} open)", conn.id, close_code, runtime.hub.count)
+
+
+async def _read(websocket: WebSocket, reader: _Reader, conn: WsConnection) -> int:
+    """Read frames until the connection ends; its close code. The log context (set once per connection: per frame
+    it showed in the profile of the updates benchmark) is entered again only when a refresh changed the sub."""
+    while True:
+        sub = conn.principal.sub
+        with logger.contextualize(sub=sub):
+            while conn.principal.sub == sub:
+                frame = await websocket.receive()
+                if frame["type"] == "websocket.disconnect":
+                    code: int = frame.get("code", codes.WS_NORMAL_CLOSURE)
+                    return code
+                closing = await reader.on_frame(frame)
+                if closing is not None:
+                    return closing
 
 
 class _Reader:
