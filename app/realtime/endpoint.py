@@ -28,15 +28,14 @@ from app.realtime.handlers import (
     EDITOR_ONLY,
     EDITOR_ONLY_TYPES,
     HANDLERS,
+    INLINE_HANDLERS,
     Context,
-    handle_ping,
-    handle_refresh,
     run_handler,
     send_error,
 )
 from app.realtime.ratelimit import TokenBucket
 from app.runtime import Runtime, runtime_of
-from protocol import AuthRefresh, ConnectionReady, Ping, ProtocolError, codes, loads, parse_client_message
+from protocol import ConnectionReady, ProtocolError, codes, loads, parse_client_message
 from protocol.codes import PROTOCOL_VERSION
 from protocol.fields import PROJECT_RE
 
@@ -183,12 +182,10 @@ class _Reader:
         if runtime.shutting_down:
             send_error(ctx, AppError(codes.UNAVAILABLE, "the server is shutting down; nothing was changed"))
             return None
-        if isinstance(msg, Ping):  # needs nothing but this socket
-            await handle_ping(ctx, msg)
-            return None
-        if isinstance(msg, AuthRefresh):  # needs nothing but the verifier
+        inline = INLINE_HANDLERS.get(type(msg))
+        if inline is not None:  # ping, auth.refresh: answered here, never behind a slot or the database
             try:
-                handle_refresh(ctx, msg, self.verifier)
+                inline(ctx, msg, self.verifier)
             except AppError as exc:
                 self._refuse(ctx, exc)
             return None

@@ -77,7 +77,8 @@ class Context:
 Handler = Callable[[Context, Any], Awaitable[None]]
 
 
-async def handle_ping(ctx: Context, msg: Ping) -> None:
+def handle_ping(ctx: Context, msg: Ping, verifier: Verifier) -> None:
+    """``ping``: needs nothing but the socket, so the reader answers it itself, even while the database is down."""
     ctx.reply(Pong(server_time=iso(utcnow()) or ""))
 
 
@@ -158,7 +159,6 @@ HANDLERS: dict[type, Handler] = {
     VideoGenerate: handle_generate,
     VideoCancel: handle_cancel,
     AiSuggest: handle_suggest,
-    Ping: handle_ping,
     WorkspaceList: handle_list,
     WorkspaceCreate: handle_create,
     WorkspaceUpdate: handle_update,
@@ -199,6 +199,12 @@ def handle_refresh(ctx: Context, msg: AuthRefresh, verifier: Verifier) -> None:
     ctx.conn.set_principal(principal)
     logger.info("connection {} refreshed its token (sub={})", ctx.conn.id, principal.sub)
     ctx.reply(AuthRefreshed(expires_at=iso(principal.expires_at)))
+
+
+# Messages the reader answers itself, in order and without a handler slot or the database (ping must answer while
+# the database is away and the slots are full); an ``AppError`` they raise is the reply.
+InlineHandler = Callable[[Context, Any, Verifier], None]
+INLINE_HANDLERS: dict[type, InlineHandler] = {Ping: handle_ping, AuthRefresh: handle_refresh}
 
 
 def send_error(ctx: Context, exc: BaseException) -> AppError:
