@@ -111,6 +111,15 @@ class Metrics:
         self.provider_errors = Counter(
             "provider_errors_total", "Provider request errors", ["provider", "kind"], namespace=ns, registry=r
         )
+        # jobs (PROTOCOL.md 8, app/jobs)
+        self.jobs_ended = Counter(
+            "jobs_ended_total",
+            "Job runs that ended in this process, by kind and final status",
+            ["kind", "status"],
+            namespace=ns,
+            registry=r,
+        )
+        self.jobs_running = Gauge("jobs_running", "Jobs running in this process", namespace=ns, registry=r)
         # provider callbacks (app/api/callbacks)
         self.callbacks_received = Counter(
             "callbacks_received_total",

@@ -44,6 +44,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from app.db import utcnow, video_to_wire
+from app.leases import Lease, overdue
 from app.media_fetch import MediaFetcher, MediaRefused, bounded, file_chunks, local_file
 from app.services.video import ACTIVE, VideoService
 from protocol import codes
@@ -104,8 +105,9 @@ class Poller:
         self.video = video
         self.interval_s = interval_s
         self.timeout_s = timeout_s
-        self.lease_ttl = timedelta(seconds=max(3 * interval_s, 1.0))
         self.owner = f"{os.getpid()}-{secrets.token_hex(4)}"
+        # the PollerLease document names its expiry "expires_at" (stored so since 1.0)
+        self.lease = Lease(self.owner, timedelta(seconds=max(3 * interval_s, 1.0)), until_field="expires_at")
         self.concurrency = concurrency
         self.metrics = metrics
         self.fetcher = fetcher or MediaFetcher()
@@ -123,8 +125,8 @@ class Poller:
         now = utcnow()
         try:
             doc = await self.leases.find_one_and_update(
-                {"_id": LEASE_ID, "$or": [{"owner": self.owner}, {"expires_at": {"$lt": now}}]},
-                {"$set": {"owner": self.owner, "expires_at": now + self.lease_ttl}},
+                {"_id": LEASE_ID, **self.lease.mine_or_expired(now)},
+                {"$set": self.lease.take(now)},
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
@@ -134,7 +136,7 @@ class Poller:
 
     async def release_lease(self) -> None:
         with contextlib.suppress(Exception):
-            await self.leases.delete_one({"_id": LEASE_ID, "owner": self.owner})
+            await self.leases.delete_one({"_id": LEASE_ID, **self.lease.mine()})
 
     # ---- cycle -------------------------------------------------------------------------------------------
 
@@ -248,8 +250,7 @@ class Poller:
         video = raw["video"]
         workspace_id = str(raw["_id"])
         task_id = video.get("task_id")
-        started_at = _aware(video.get("started_at")) or utcnow()
-        if (utcnow() - started_at).total_seconds() > self.timeout_s:
+        if overdue(video.get("started_at"), timedelta(seconds=self.timeout_s), utcnow()):
             await self._finish(
                 raw, "failed", error={"code": codes.TIMEOUT, "message": f"not finished after {self.timeout_s:g} s"}
             )
@@ -308,7 +309,8 @@ class Poller:
         changed = status.status != video.get("status") or progress != video.get("progress")
         if not changed:  # nothing to store: the task stays due for the next cycle (no write per task per cycle)
             if video.get("poll_failures"):
-                await self.workspaces.update_one(
+                await self.video.writes.update(
+                    raw["project"],
                     {"_id": raw["_id"], "video.task_id": video.get("task_id")},
                     {"$set": {"video.poll_failures": 0, "video.next_poll_at": utcnow()}},
                 )
@@ -324,7 +326,8 @@ class Poller:
         delay = backoff_delay(failures + 1, base=self.interval_s, cap=MAX_BACKOFF_S)
         if isinstance(exc, ProviderRateLimited) and exc.retry_after is not None:
             delay = max(exc.retry_after, self.interval_s * 0.5)
-        await self.workspaces.update_one(
+        await self.video.writes.update(
+            raw["project"],
             {"_id": raw["_id"], "video.task_id": raw["video"].get("task_id")},
             {"$set": {"video.next_poll_at": utcnow() + timedelta(seconds=delay), "video.poll_failures": failures}},
         )
@@ -342,18 +345,18 @@ class Poller:
         # The announced state is computed before the write so the write can carry it (FANOUT=changestream); the
         # filter makes it exact: same task, still active, and this poller is the only one writing its progress.
         after = {**raw["video"], **{k.removeprefix("video."): v for k, v in update.items()}, "updated_at": now}
-        carried, events = self.video.status_events(raw["project"], str(raw["_id"]), video_to_wire(after))
-        written = await self.workspaces.update_one(
+        # matches nothing (so announces nothing) when cancelled, regenerated or deleted meanwhile
+        await self.video.writes.update(
+            raw["project"],
             {
                 "_id": raw["_id"],
                 "video.task_id": raw["video"].get("task_id"),
                 "video.status": {"$in": list(ACTIVE)},
                 **(guard or {}),
             },
-            {"$set": {**update, "video.updated_at": now, "updated_at": now, **carried}, "$inc": {"version": 1}},
+            {"$set": {**update, "video.updated_at": now, "updated_at": now}, "$inc": {"version": 1}},
+            self.video.status_events(str(raw["_id"]), video_to_wire(after)),
         )
-        if written.matched_count:  # else cancelled, regenerated or deleted meanwhile: nothing to announce
-            self.video.fanout.written(raw["project"], events)
 
     async def _download(self, raw: dict[str, Any], source: str | None) -> str:
         """Copy the finished video into media storage; returns our URL (``/media/<name>``). Raises

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     job_timeout_s: float = Field(1800.0, gt=0)
     export_concurrency: int = Field(1, ge=1)
     job_lease_s: float = Field(30.0, gt=0)
+    # RUN_JOBS=false: this socket-serving process takes job requests but runs none (leave them to `python -m app
+    # worker` processes, so heavy work such as exports does not share a CPU with the sockets)
+    run_jobs: bool = True
 
     @field_validator("s3_endpoint", "s3_bucket", "s3_access_key_id", "s3_secret_access_key", mode="before")
     @classmethod

@@ -11,7 +11,7 @@ from beanie import init_beanie
 from pymongo import AsyncMongoClient
 from pymongo.errors import ConnectionFailure
 
-from app.db.documents import DOCUMENT_MODELS, JobDoc, PollerLease, VideoState, WorkspaceDoc, utcnow
+from app.db.documents import DOCUMENT_MODELS, JobDoc, PollerLease, VideoState, WorkspaceDoc, new_workspace, utcnow
 from app.db.embedded import Backoff, EmbeddedDatabase, Supervisor, free_port
 from app.db.health import DatabaseHealth, db_unavailable
 from app.db.mapping import iso, video_to_wire, workspace_to_wire
@@ -29,6 +29,7 @@ __all__ = [
     "db_unavailable",
     "free_port",
     "iso",
+    "new_workspace",
     "utcnow",
     "video_to_wire",
     "workspace_to_wire",

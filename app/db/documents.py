@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from beanie import Document
+from bson import ObjectId
 from pydantic import BaseModel, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
@@ -61,6 +62,42 @@ class WorkspaceDoc(Document):
         ]
 
 
+# A new workspace stores the wire fields of its video only; a generation adds the poller's own (VideoState).
+_NEW_VIDEO_KEYS = frozenset({"status", "provider", "task_id", "progress", "url", "source_url", "error", "updated_at"})
+
+
+def new_workspace(
+    project: str,
+    order_index: float,
+    *,
+    title: str = "",
+    image_path: str | None = None,
+    image_url: str | None = None,
+    form_data: dict[str, Any] | None = None,
+    create_msg_id: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The stored document of a new workspace, built from ``WorkspaceDoc`` (the one definition of its shape), with
+    its ``_id``. Values are trusted (checked on the wire); ``model_construct`` skips validating them again."""
+    now = now or utcnow()
+    doc = WorkspaceDoc.model_construct(
+        project=project,
+        order_index=order_index,
+        title=title,
+        image_path=image_path,
+        image_url=image_url,
+        form_data=dict(form_data or {}),
+        created_at=now,
+        updated_at=now,
+        create_msg_id=create_msg_id,
+    )
+    raw: dict[str, Any] = {"_id": ObjectId(), **doc.model_dump(exclude={"id", "revision_id"})}
+    raw["video"] = {k: v for k, v in raw["video"].items() if k in _NEW_VIDEO_KEYS}
+    if create_msg_id is None:  # the unique index is sparse: absent, not null, or two plain creates would collide
+        del raw["create_msg_id"]
+    return raw
+
+
 class PollerLease(Document):
     """One document per deployment: who polls providers, until when."""
 
@@ -93,6 +130,10 @@ class JobDoc(Document):
     attempts: int = 0
     cancel_requested: bool = False
     committing: bool = False
+    # Set only while the job is active and must be alone (same kind and workspace; a project's export or film):
+    # unique, so two concurrent starts cannot both pass (PROTOCOL.md 8.2). Absent otherwise (sparse).
+    exclusive: str | None = None
+    child_key: str | None = None  # a child's step name among its parent's children (``parent_id``)
 
     class Settings:
         name = "jobs"
@@ -101,6 +142,9 @@ class JobDoc(Document):
         indexes = [
             IndexModel([("status", ASCENDING), ("lease_expires_at", ASCENDING)], name="status_lease"),
             IndexModel([("project", ASCENDING), ("created_at", DESCENDING)], name="project_created"),
+            IndexModel([("exclusive", ASCENDING)], name="exclusive_unique", unique=True, sparse=True),
+            IndexModel([("parent_id", ASCENDING), ("child_key", ASCENDING)], name="parent_child", sparse=True),
+            IndexModel([("workspace_id", ASCENDING), ("status", ASCENDING)], name="workspace_status", sparse=True),
         ]
 
 

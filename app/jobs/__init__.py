@@ -2,7 +2,6 @@
 kinds (one module each: ``storyboard``), and how their status reaches every connection."""
 
 from app.jobs.engine import JobEngine
-from app.jobs.events import job_fanout
 from app.jobs.model import job_not_found, job_to_wire
 from app.jobs.registry import JOB_KINDS, JobContext, JobKind, JobLost, JobServices, load_kinds
 
@@ -13,7 +12,6 @@ __all__ = [
     "JobKind",
     "JobLost",
     "JobServices",
-    "job_fanout",
     "job_not_found",
     "job_to_wire",
     "load_kinds",

@@ -17,7 +17,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from app.db.documents import JobDoc
 from app.db.mapping import iso
 from app.errors import AppError
-from app.realtime.fanout import Event
+from app.writes import Event
 from protocol import ErrorInfo, Job, JobStatusUpdate, codes
 
 QUEUED: Final = "queued"
@@ -32,7 +32,8 @@ FINAL: Final = (COMPLETED, FAILED, CANCELLED)
 def new_job(
     project: str, kind: str, params: dict[str, Any], *, workspace_id: str | None, parent_id: str | None, now: datetime
 ) -> dict[str, Any]:
-    """The document of a new queued job, built from ``JobDoc`` (one definition of the stored shape)."""
+    """The document of a new queued job with its ``_id``, built from ``JobDoc`` (one definition of the stored
+    shape)."""
     doc = JobDoc.model_construct(
         project=project,
         kind=kind,
@@ -42,7 +43,8 @@ def new_job(
         created_at=now,
         updated_at=now,
     )
-    raw: dict[str, Any] = doc.model_dump(exclude={"id", "revision_id"})
+    # the optional keys stay absent: "exclusive" and "child_key" are under sparse indexes (one unique)
+    raw: dict[str, Any] = {"_id": ObjectId(), **doc.model_dump(exclude={"id", "revision_id", "exclusive", "child_key"})}
     return raw
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, ValidationError
 
 from app.errors import AppError
-from protocol import codes
+from protocol import Job, codes
 
 if TYPE_CHECKING:
     from app.services.providers import ProviderPool
@@ -49,9 +49,21 @@ class JobContext:
     services: JobServices
     report: Callable[[int, str | None], Awaitable[None]]  # progress 0-100 and stage (throttled, never down)
     commit: Callable[[], Awaitable[None]]  # the point of no return; raises JobLost when it is too late
+    # (kind, params, workspace_id, key) -> the child job once it ended (see run_child)
+    child: Callable[[str, dict[str, Any], str | None, str], Awaitable[Job]] | None = None
 
     async def progress(self, progress: int, stage: str | None = None) -> None:
         await self.report(progress, stage)
+
+    async def run_child(
+        self, kind: str, params: dict[str, Any] | None = None, *, workspace_id: str | None = None, key: str
+    ) -> Job:
+        """Run a job of its own with ``parent_id`` = this job (a film's steps) and wait for it to end. ``key``
+        names the step among this job's children, so a run of this job after a crash finds the child its earlier
+        run started instead of starting another. A failed child raises its error (``AppError``)."""
+        if self.child is None:
+            raise RuntimeError("this job cannot run children")
+        return await self.child(kind, dict(params or {}), workspace_id, key)
 
 
 class JobKind(Protocol):

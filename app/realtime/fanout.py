@@ -1,19 +1,16 @@
-"""How a stored change reaches the other connections: within this process, or through MongoDB to every process.
+"""How an announced write reaches the other connections: within this process, or through MongoDB to every process.
 
-A service describes the events a write makes true, each with the connection that caused it (which gets its own
-reply instead), and calls ``carry`` *before* the write and ``written`` once the database acknowledged it:
+The write path (``app.writes``) asks a ``Fanout`` to ``carry`` a write's events before the write and tells it
+``written`` once the database acknowledged it. The two implementations:
 
 - ``LocalFanout`` (``FANOUT=local``, the default): nothing is stored; ``written`` hands the events to this
   process's hub.
-- ``ChangeStreamFanout`` (``FANOUT=changestream``): ``carry`` returns one field, ``_fanout``, that the service
-  stores with the same write (no extra write); every process watches ``workspaces`` with a change stream and
-  forwards each carried event to its own connections, skipping the sender by connection id. So several processes
-  behind one load balancer serve one timeline, and every process sees the events in the database's order.
-
-The carried value is a JSON string (a scalar always shows up whole in ``updatedFields``) holding the project,
-the already-encoded frames and their senders, and a nonce so two identical events are still two changes. A
-delete cannot carry anything, so its event rides on a marking update just before it and is delivered when the
-delete itself comes through the stream.
+- ``ChangeStreamFanout`` (``FANOUT=changestream``): ``carry`` returns one field, ``_fanout``
+  (``app.writes.announce``), that the write stores with it (no extra write); every process watches the collection
+  with a change stream and forwards each carried event to its own connections, skipping the sender by connection
+  id. So several processes behind one load balancer serve one timeline, and every process sees the events in the
+  database's order. A delete's event rides on a marking update just before it and is delivered when the delete
+  itself comes through the stream.
 
 The watcher keeps the resume token of the last change it saw; after a hiccup it reopens the stream from there,
 so nothing written meanwhile is missed. When the database no longer has that point in its history, the events
@@ -25,11 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import secrets
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from loguru import logger
 from pymongo.asynchronous.change_stream import AsyncChangeStream
@@ -37,12 +32,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import OperationFailure, PyMongoError
 
 from app.realtime.hub import Hub
-from protocol import codes, encode
-from protocol.outbound import ServerMessage
+from app.writes import FIELD, Event, decode_carried, encode_carried
+from protocol import codes
 from providers.backoff import backoff_delay
-
-FIELD = "_fanout"
-Event = tuple[ServerMessage, str | None]  # (message, id of the sending connection, which must not get it)
 
 # CappedPositionLost, ChangeStreamFatalError, ChangeStreamHistoryLost, and older servers' "resume point no longer in
 # the oplog" / "resume token not found"
@@ -51,16 +43,6 @@ _TOKEN_REFUSED = frozenset({2, 9})  # BadValue, FailedToParse: the database cann
 _NOT_SUPPORTED = frozenset({40573})  # "The $changeStream stage is only supported on replica sets"
 _MAX_PENDING_DELETES = 10_000
 _MAX_BACKOFF_S = 5.0
-
-
-class Fanout(Protocol):
-    def carry(self, project: str, events: Sequence[Event], *, on_delete: bool = False) -> dict[str, Any]:
-        """Fields to store with the write that makes ``events`` true ({} when they travel another way)."""
-        ...
-
-    def written(self, project: str, events: Sequence[Event]) -> None:
-        """The write is acknowledged."""
-        ...
 
 
 class LocalFanout:
@@ -95,14 +77,7 @@ class ChangeStreamFanout:
     # ---- the write side ----------------------------------------------------------------------------------
 
     def carry(self, project: str, events: Sequence[Event], *, on_delete: bool = False) -> dict[str, Any]:
-        payload: dict[str, Any] = {
-            "n": secrets.token_hex(6),
-            "p": project,
-            "e": [[origin, encode(message)] for message, origin in events],
-        }
-        if on_delete:
-            payload["d"] = 1
-        return {FIELD: json.dumps(payload, separators=(",", ":"))}
+        return encode_carried(project, events, on_delete=on_delete)
 
     def written(self, project: str, events: Sequence[Event]) -> None:
         return None  # the stream delivers them, to this process too
@@ -193,7 +168,7 @@ class ChangeStreamFanout:
                 raw = ((change.get("updateDescription") or {}).get("updatedFields") or {}).get(FIELD)
             else:
                 raw = (change.get("fullDocument") or {}).get(FIELD)
-            payload = _decode(raw)
+            payload = decode_carried(raw)
             if payload is not None and payload.get("d"):  # wait for the delete itself
                 self._pending_deletes[key] = payload
                 while len(self._pending_deletes) > _MAX_PENDING_DELETES:
@@ -231,16 +206,3 @@ class ChangeStreamFanout:
         if stream is not None:
             with contextlib.suppress(PyMongoError):
                 await stream.close()
-
-
-def _decode(raw: Any) -> dict[str, Any] | None:
-    if not isinstance(raw, str):
-        return None
-    try:
-        payload = json.loads(raw)
-    except ValueError:
-        logger.warning("ignored an unreadable {} value", FIELD)
-        return None
-    if not isinstance(payload, dict) or not isinstance(payload.get("p"), str) or not isinstance(payload.get("e"), list):
-        return None
-    return payload

@@ -20,8 +20,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from app.db import iso, utcnow
 from app.db.mapping import ai_entry_to_wire
 from app.errors import AppError, not_found
-from app.realtime.fanout import Event, Fanout
 from app.services.providers import ProviderPool
+from app.writes import Event, WritePath
 from protocol import AiEntry, WorkspaceUpdated, check_form_totals, codes
 from protocol.fields import check_form_patch
 from providers import ChatMessage
@@ -86,14 +86,13 @@ def parse_form_patch(text: str) -> dict[str, Any] | None:
 class AiService:
     def __init__(
         self,
-        collection: AsyncCollection[dict[str, Any]],
-        fanout: Fanout,
+        writes: WritePath,
         providers: ProviderPool,
         *,
         keep_entries: int = KEEP_ENTRIES,
     ) -> None:
-        self.collection = collection
-        self.fanout = fanout
+        self.writes = writes
+        self.collection: AsyncCollection[dict[str, Any]] = writes.collection  # reads
         self.providers = providers
         self.keep_entries = keep_entries
 
@@ -150,16 +149,17 @@ class AiService:
                 workspace_id=workspace_id, changes=changes, version=current["version"] + 1, updated_at=iso(now) or ""
             )
             events: list[Event] = [(updated, origin)]
-            written = await self.collection.update_one(
+            written = await self.writes.update(
+                project,
                 {**query, "version": current["version"]},
                 {
                     # $slice keeps the newest keep_entries; the event still carries only the two new entries
                     "$push": {"ai_collaboration": {"$each": [user, answer], "$slice": -self.keep_entries}},
-                    "$set": {"updated_at": now, **self.fanout.carry(project, events)},
+                    "$set": {"updated_at": now},
                     "$inc": {"version": 1},
                 },
+                events,
             )
-            if written.matched_count:
-                self.fanout.written(project, events)
+            if written:
                 return project, entries[1]
         raise AppError(codes.UNAVAILABLE, "the workspace is busy; try again")

@@ -4,11 +4,11 @@ its queueing to its acknowledged write, and the ``image_path`` checks that creat
 Updates go through the coalescing writer: per workspace one ``update_one`` at a time, guarded by the version it
 was computed from, so the merged ``form_data`` limits are checked against what is stored without a read per
 update (the form of recently written workspaces is cached, and a version mismatch reloads it). The writes of
-different workspaces that are ready together go to the database as one ``bulk_write`` (``app.services.bulk``).
+different workspaces that are ready together go to the database as one ``bulk_write`` (``app.writes.bulk``).
 
-Each write's events go through the fanout (``app.realtime.fanout``): described before the write (``carry``: with
-``FANOUT=changestream`` they are stored with it) and released once it is acknowledged (``written``).
-The timeline's structure (create, delete, reorder) is ``app.services.workspaces``, which owns one of these.
+Each write goes through the write path (``app.writes``) with the ``workspace.updated`` events it makes true, which
+carries them with the write and announces them once it is acknowledged. The timeline's structure (create, delete,
+reorder) is ``app.services.workspaces``, which owns one of these.
 """
 
 from __future__ import annotations
@@ -30,9 +30,7 @@ from app.auth import owner_of
 from app.db import iso, utcnow
 from app.errors import AppError, not_found
 from app.media import MediaStore
-from app.realtime.fanout import Event, Fanout
-from app.realtime.writer import CoalescingWriter
-from app.services.bulk import BulkUpdater
+from app.writes import CoalescingWriter, Event, WritePath
 from protocol import WorkspaceUpdated, check_form_totals, codes, merge_form
 
 Key = tuple[str, str]  # (project, workspace id)
@@ -73,8 +71,9 @@ def _merge(into: dict[str, Any], changes: dict[str, Any]) -> None:
             into[name] = value
 
 
-def _mongo_update(merged: dict[str, Any], now: datetime, carried: dict[str, Any]) -> dict[str, Any]:
-    set_: dict[str, Any] = {"updated_at": now, **carried}
+def _mongo_update(merged: dict[str, Any], now: datetime) -> dict[str, Any]:
+    # The hot path: a raw $set of dotted form_data paths (the stored names of WorkspaceDoc), no model per update.
+    set_: dict[str, Any] = {"updated_at": now}
     unset: dict[str, Any] = {}
     for name, value in merged.items():
         if name == "form_data":
@@ -118,8 +117,7 @@ def _events(workspace_id: str, patches: list[Patch], merged: dict[str, Any], res
 class UpdatePipeline:
     def __init__(
         self,
-        collection: AsyncCollection[dict[str, Any]],
-        fanout: Fanout,
+        writes: WritePath,
         *,
         media: MediaStore,
         debounce_s: float = 0.0,
@@ -127,14 +125,13 @@ class UpdatePipeline:
         on_write: Callable[[float, int], None] | None = None,
         admit: Callable[[], None] | None = None,  # raises to refuse an update at once (the database is down)
     ) -> None:
-        self.collection = collection
+        self.writes = writes
+        self.collection: AsyncCollection[dict[str, Any]] = writes.collection  # reads
         self.on_write = on_write  # (seconds, updates in the write), for metrics
-        self.fanout = fanout
         self.media = media
         self.writer: CoalescingWriter[Key, Patch, WriteResult] = CoalescingWriter(
             self._flush, debounce_s=debounce_s, max_wait_s=max_wait_s, admit=admit
         )
-        self.bulk = BulkUpdater(collection, admit=admit)  # workspaces' writes ready together: one command
         self._forms: OrderedDict[Key, _Cached] = OrderedDict()
         self.coalesced_updates = 0  # updates that shared a write with an earlier one
 
@@ -215,9 +212,12 @@ class UpdatePipeline:
             started = time.perf_counter()
             # Guarded by the version the merge was computed from, so when it matches the new version is known
             # (old + 1): update_one suffices, no document comes back.
-            matched = await self.bulk.update_one(
+            matched = await self.writes.update(
+                project,
                 {"_id": ObjectId(workspace_id), "project": project, "version": cached.version},
-                _mongo_update(merged, now, self.fanout.carry(project, events)),
+                _mongo_update(merged, now),
+                events,
+                batched=True,  # the workspaces' writes ready together: one bulk_write
             )
             if not matched:
                 reload = True  # someone else wrote (or it was deleted): reload and try again
@@ -228,7 +228,6 @@ class UpdatePipeline:
             for index in accepted:
                 results[index] = result
             self.coalesced_updates += len(accepted) - 1
-            self.fanout.written(project, events)
             return results
         logger.warning("workspace {} changed under the writer {} times in a row", workspace_id, _VERSION_RETRIES)
         return [AppError(codes.UNAVAILABLE, "the workspace is busy; try again")] * len(patches)

@@ -1,8 +1,9 @@
 """Video generation: picture + shot form -> provider task, stored on the workspace, announced to every tab.
 
 The workspace's ``video`` sub-document is the whole state (the poller reads it back after a restart). Every
-stored change bumps ``version`` and carries a ``video.status_update`` to every connection of the project (through
-the fanout); the requester of a ``video.generate``/``video.cancel`` gets that same message with ``reply_to``.
+stored change bumps ``version`` and goes through the write path (``app.writes``) with the ``video.status_update``
+it makes true, for every connection of the project; the requester of a ``video.generate``/``video.cancel`` gets
+that same message with ``reply_to``.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from loguru import logger
 from pymongo.asynchronous.collection import AsyncCollection
 
 from app.auth import signed_media_url
-from app.db import utcnow, video_to_wire
+from app.db import VideoState, utcnow, video_to_wire
 from app.errors import UNPROCESSABLE, AppError, not_found
 from app.media import MediaStore
-from app.realtime.fanout import Event, Fanout
 from app.services.providers import ProviderPool
 from app.settings import Settings
+from app.writes import Event, WritePath
 from protocol import Video, VideoStatusUpdate, codes
 from providers import ImageInput, ProviderError, VideoJob
 from providers.http import certainly_not_received, with_retries
@@ -55,16 +56,15 @@ def build_job(raw: dict[str, Any], image: ImageInput) -> VideoJob:
 class VideoService:
     def __init__(
         self,
-        collection: AsyncCollection[dict[str, Any]],
-        fanout: Fanout,
+        writes: WritePath,
         providers: ProviderPool,
         media: MediaStore,
         settings: Settings,
         *,
         metrics: Any = None,
     ) -> None:
-        self.collection = collection
-        self.fanout = fanout
+        self.writes = writes
+        self.collection: AsyncCollection[dict[str, Any]] = writes.collection  # reads
         self.providers = providers
         self.media = media
         self.settings = settings
@@ -123,31 +123,26 @@ class VideoService:
             logger.info("{} refused a generation for {}: {}", provider.name, workspace_id, exc.message[:200])
             raise
         now = utcnow()
-        video = {
-            "status": task.status if task.status in ACTIVE else "queued",
-            "provider": provider.name,
-            "task_id": task.task_id,
-            "progress": 0,
-            "url": None,
-            "source_url": None,
-            "error": None,
-            "updated_at": now,
-            "started_at": now,
-            "next_poll_at": now + timedelta(seconds=min(self.settings.poll_interval_s, 1.0)),
-            "poll_failures": 0,
-        }
+        video = VideoState(
+            status=task.status if task.status in ACTIVE else "queued",
+            provider=provider.name,
+            task_id=task.task_id,
+            updated_at=now,
+            started_at=now,
+            next_poll_at=now + timedelta(seconds=min(self.settings.poll_interval_s, 1.0)),
+        ).model_dump()
         wire = video_to_wire(video)
-        carried, events = self.status_events(project, workspace_id, wire, exclude=origin)
-        stored = await self.collection.update_one(
+        stored = await self.writes.update(
+            project,
             {"_id": raw["_id"], "video.status": {"$nin": list(ACTIVE)}},
-            {"$set": {"video": video, "updated_at": now, **carried}, "$inc": {"version": 1}},
+            {"$set": {"video": video, "updated_at": now}, "$inc": {"version": 1}},
+            self.status_events(workspace_id, wire, exclude=origin),
         )
-        if not stored.matched_count:  # lost a race with another generate (or a delete): do not leave an orphan task
+        if not stored:  # lost a race with another generate (or a delete): do not leave an orphan task
             await self._cancel_quietly(provider.name, task.task_id)
             raise AppError(codes.CONFLICT, "a generation is already queued or generating for this workspace")
         if self.metrics is not None:
             self.metrics.generations.labels(provider=provider.name, outcome="started").inc()
-        self.fanout.written(project, events)
         return project, wire
 
     async def cancel(self, project: str | None, workspace_id: str, *, origin: str | None = None) -> tuple[str, Video]:
@@ -160,19 +155,16 @@ class VideoService:
         await provider.cancel(video["task_id"])
         now = utcnow()
         wire = video_to_wire({**video, "status": "cancelled", "updated_at": now})
-        carried, events = self.status_events(project, workspace_id, wire, exclude=origin)
-        stored = await self.collection.update_one(
+        stored = await self.writes.update(
+            project,
             {"_id": raw["_id"], "video.task_id": video["task_id"], "video.status": {"$in": list(ACTIVE)}},
-            {
-                "$set": {"video.status": "cancelled", "video.updated_at": now, "updated_at": now, **carried},
-                "$inc": {"version": 1},
-            },
+            {"$set": {"video.status": "cancelled", "video.updated_at": now, "updated_at": now}, "$inc": {"version": 1}},
+            self.status_events(workspace_id, wire, exclude=origin),
         )
-        if not stored.matched_count:
+        if not stored:
             raise AppError(codes.CONFLICT, "the generation finished before it could be cancelled")
         if self.metrics is not None:
             self.metrics.generations.labels(provider=provider.name, outcome="cancelled").inc()
-        self.fanout.written(project, events)
         return project, wire
 
     async def _cancel_quietly(self, provider_name: str, task_id: str) -> None:
@@ -187,10 +179,8 @@ class VideoService:
         if video.get("status") in ACTIVE and video.get("task_id"):
             await self._cancel_quietly(video.get("provider") or self.settings.video_provider, video["task_id"])
 
-    def status_events(
-        self, project: str, workspace_id: str, video: Video, *, exclude: str | None = None
-    ) -> tuple[dict[str, Any], list[Event]]:
-        """The ``video.status_update`` a write of ``video`` makes true: (fields to store with that write, events
-        to release with ``fanout.written`` once it is acknowledged)."""
-        events: list[Event] = [(VideoStatusUpdate(workspace_id=workspace_id, video=video), exclude)]
-        return self.fanout.carry(project, events), events
+    @staticmethod
+    def status_events(workspace_id: str, video: Video, *, exclude: str | None = None) -> list[Event]:
+        """The ``video.status_update`` a write of ``video`` makes true (``exclude``: the requester, who gets the
+        reply instead)."""
+        return [(VideoStatusUpdate(workspace_id=workspace_id, video=video), exclude)]

@@ -4,9 +4,8 @@ Structural changes of a timeline (create, delete, reorder) are serialised per pr
 are idempotent per message id. Updates are the pipeline of ``app.services.updates`` (the coalescing writer, one
 ``bulk_write`` for the workspaces ready together, the form cache), which this service owns and passes them to.
 
-Every write that other connections must hear of goes through the fanout (``app.realtime.fanout``): the events
-are described before the write (``carry``: with ``FANOUT=changestream`` they are stored with it) and released
-once it is acknowledged (``written``).
+Every write goes through the write path (``app.writes``) with the events it makes true; it carries them with
+the write and announces them once the database acknowledged it. New documents are built from ``WorkspaceDoc``.
 """
 
 from __future__ import annotations
@@ -18,28 +17,24 @@ from typing import Any
 
 from bson import ObjectId
 from loguru import logger
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from app.db import WorkspaceDoc, utcnow, workspace_to_wire
+from app.db import new_workspace, utcnow, workspace_to_wire
 from app.errors import AppError, not_found
 from app.media import MediaStore
-from app.realtime.fanout import FIELD as FANOUT_FIELD
-from app.realtime.fanout import Event, Fanout
 from app.services.ordering import plan_reorder, position_for_insert, renumber
 from app.services.updates import UpdatePipeline, WriteResult, object_id
+from app.writes import FIELD as FANOUT_FIELD
+from app.writes import Event, WritePath
 from protocol import Workspace, WorkspaceCreated, WorkspaceDeleted, WorkspaceInput, WorkspaceReordered, codes
-
-# The stored ``video`` of a new workspace: the wire fields only (as ``create`` stores it).
-_WIRE_VIDEO_KEYS = frozenset({"status", "provider", "task_id", "progress", "url", "source_url", "error", "updated_at"})
 
 
 class WorkspaceService:
     def __init__(
         self,
-        collection: AsyncCollection[dict[str, Any]],
-        fanout: Fanout,
+        writes: WritePath,
         *,
         media: MediaStore,
         debounce_s: float = 0.0,
@@ -51,12 +46,11 @@ class WorkspaceService:
     ) -> None:
         self.on_reorder = on_reorder  # (documents rewritten), for metrics
         self.on_deleted = on_deleted  # e.g. cancel a running generation at its provider
-        self.collection = collection
-        self.fanout = fanout
+        self.writes = writes
+        self.collection: AsyncCollection[dict[str, Any]] = writes.collection  # reads
         self.media = media
         self.updates = UpdatePipeline(
-            collection,
-            fanout,
+            writes,
             media=media,
             debounce_s=debounce_s,
             max_wait_s=max_wait_s,
@@ -64,7 +58,7 @@ class WorkspaceService:
             admit=admit,
         )
         self.writer = self.updates.writer  # the coalescing writer; delete and reorder wait on it
-        self.bulk = self.updates.bulk
+        self.bulk = writes.bulk
         self._project_locks: dict[str, asyncio.Lock] = {}
 
     @property
@@ -118,42 +112,24 @@ class WorkspaceService:
             raise foreign
         async with self._lock(project):
             order_index = await self._insert_position(project, position)
-            now = utcnow()
-            doc: dict[str, Any] = {
-                "_id": ObjectId(),
-                "project": project,
-                "order_index": order_index,
-                "title": values.get("title") or "",
-                "image_path": values.get("image_path"),
-                "image_url": values.get("image_url"),
-                "form_data": values.get("form_data") or {},
-                "video": {
-                    "status": "idle",
-                    "provider": None,
-                    "task_id": None,
-                    "progress": 0,
-                    "url": None,
-                    "source_url": None,
-                    "error": None,
-                    "updated_at": None,
-                },
-                "ai_collaboration": [],
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
-            }
-            if create_id:
-                doc["create_msg_id"] = create_id
+            doc = new_workspace(
+                project,
+                order_index,
+                title=values.get("title") or "",
+                image_path=values.get("image_path"),
+                image_url=values.get("image_url"),
+                form_data=values.get("form_data") or {},
+                create_msg_id=create_id,
+            )
             workspace = workspace_to_wire(doc)
             events: list[Event] = [(WorkspaceCreated(workspace=workspace), origin)]
             try:
-                await self.collection.insert_one({**doc, **self.fanout.carry(project, events)})
+                await self.writes.insert(project, [(doc, events)])
             except DuplicateKeyError:
                 existing = await self.collection.find_one({"create_msg_id": create_id})
                 if existing is None:
                     raise
                 return workspace_to_wire(existing)
-        self.fanout.written(project, events)
         return workspace
 
     async def create_many(self, project: str, shots: list[dict[str, Any]], *, key: str) -> list[Workspace]:
@@ -170,31 +146,24 @@ class WorkspaceService:
             last = [d["order_index"] async for d in self.collection.find({"project": project}, {"order_index": 1})
                     .sort("order_index", DESCENDING).limit(1)]  # fmt: skip
             now = utcnow()
-            docs: list[dict[str, Any]] = []
-            events: list[Event] = []
+            docs: list[tuple[dict[str, Any], list[Event]]] = []
             for n, shot in enumerate(shots):
                 order_index = position_for_insert(last, None, len(last))
                 if order_index is None:  # floats exhausted at the end: spread the timeline out first
                     await self._renumber(project)
                     return await self.create_many(project, shots, key=key)
                 last = [order_index]
-                doc = WorkspaceDoc.model_construct(
-                    project=project,
-                    order_index=order_index,
+                doc = new_workspace(
+                    project,
+                    order_index,
                     title=shot.get("title") or "",
                     form_data=dict(shot.get("form_data") or {}),
-                    created_at=now,
-                    updated_at=now,
                     create_msg_id=f"{prefix}{n:04d}~{'shot-created-by-a-job':->48}",
+                    now=now,
                 )
-                raw: dict[str, Any] = {"_id": ObjectId(), **doc.model_dump(exclude={"id", "revision_id"})}
-                raw["video"] = {k: v for k, v in raw["video"].items() if k in _WIRE_VIDEO_KEYS}
-                event: Event = (WorkspaceCreated(workspace=workspace_to_wire(raw)), None)
-                docs.append({**raw, **self.fanout.carry(project, [event])})
-                events.append(event)
-            await self.collection.insert_many(docs, ordered=True)
-        self.fanout.written(project, events)
-        return [message.workspace for message, _ in events if isinstance(message, WorkspaceCreated)]
+                docs.append((doc, [(WorkspaceCreated(workspace=workspace_to_wire(doc)), None)]))
+            await self.writes.insert(project, docs)
+        return [workspace_to_wire(doc) for doc, _ in docs]
 
     async def _insert_position(self, project: str, position: int | None) -> float:
         def ordered() -> Any:
@@ -223,11 +192,10 @@ class WorkspaceService:
         ids = [d["_id"] async for d in cursor]
         now = utcnow()
         ops = [
-            UpdateOne({"_id": i}, {"$set": {"order_index": v, "updated_at": now}, "$inc": {"version": 1}})
+            ({"_id": i}, {"$set": {"order_index": v, "updated_at": now}, "$inc": {"version": 1}})
             for i, v in renumber(ids).items()
         ]
-        if ops:
-            await self.collection.bulk_write(ops, ordered=False)
+        await self.writes.update_in_order(project, ops)  # nobody hears of it: the order itself has not changed
 
     # ---- update: the pipeline (app.services.updates) -----------------------------------------------------
 
@@ -252,11 +220,10 @@ class WorkspaceService:
         oid = object_id(workspace_id)
         await self.writer.barrier((project, workspace_id))
         events: list[Event] = [(WorkspaceDeleted(workspace_id=workspace_id), origin)]
-        carried = self.fanout.carry(project, events, on_delete=True)
         async with self._lock(project):
-            if carried:  # a delete cannot carry its event: the document takes it just before it goes
-                await self.collection.update_one({"_id": oid, "project": project}, {"$set": carried})
-            removed = await self.collection.find_one_and_delete({"_id": oid, "project": project}, {"video": 1})
+            removed = await self.writes.delete(
+                project, {"_id": oid, "project": project}, events, projection={"video": 1, "project": 1}
+            )
         self.forget(project, workspace_id)
         existed = removed is not None
         if removed is not None and self.on_deleted is not None:
@@ -264,8 +231,6 @@ class WorkspaceService:
                 await self.on_deleted(removed)
             except Exception as exc:  # the delete stands; a provider hiccup must not undo the reply
                 logger.warning("after deleting {}: {}", workspace_id, type(exc).__name__)
-        if existed:
-            self.fanout.written(project, events)
         return existed
 
     async def reorder(self, project: str, order: list[str], *, origin: str | None = None) -> list[str]:
@@ -283,30 +248,20 @@ class WorkspaceService:
                     details={"missing": missing, "unknown": unknown},
                 )
             changes = plan_reorder(current, order)
-            events: list[Event] = [(WorkspaceReordered(order=order), origin)]
-            carried = self.fanout.carry(project, events)
-            if changes:
-                now = utcnow()
-                last = len(changes) - 1
-                # In order, the last write carrying the event: whoever hears of it can read the whole new order.
-                await self.collection.bulk_write(
-                    [
-                        UpdateOne(
-                            {"_id": ObjectId(i)},
-                            {
-                                "$set": {"order_index": v, "updated_at": now, **(carried if n == last else {})},
-                                "$inc": {"version": 1},
-                            },
-                        )
-                        for n, (i, v) in enumerate(changes.items())
-                    ],
-                    ordered=True,
-                )
-                for i in changes:
-                    self.forget(project, i)
-                if self.on_reorder is not None:
-                    self.on_reorder(len(changes))
-            elif carried and order:  # nothing moved, but the others still hear of the reorder
-                await self.collection.update_one({"_id": ObjectId(order[0])}, {"$set": carried})
-        self.fanout.written(project, events)
+            now = utcnow()
+            # In order, the last write carrying the event: whoever hears of it can read the whole new order. When
+            # nothing moved the others still hear of the reorder, carried by the first workspace.
+            await self.writes.update_in_order(
+                project,
+                [
+                    ({"_id": ObjectId(i)}, {"$set": {"order_index": v, "updated_at": now}, "$inc": {"version": 1}})
+                    for i, v in changes.items()
+                ],
+                [(WorkspaceReordered(order=order), origin)],
+                marker={"_id": ObjectId(order[0])} if order else None,
+            )
+            for i in changes:
+                self.forget(project, i)
+            if changes and self.on_reorder is not None:
+                self.on_reorder(len(changes))
         return order

@@ -14,7 +14,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DocumentTooLarge
 
-from app.services.bulk import TOKEN, BulkUpdater
+from app.writes.bulk import TOKEN, BulkUpdater
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import app.main as main_module
+import app.assembly as main_module
 from app.main import create_app
 from tests.conftest import make_settings
 

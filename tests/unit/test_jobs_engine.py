@@ -16,7 +16,7 @@ from pymongo import AsyncMongoClient
 from app.errors import AppError
 from app.jobs import JobContext, JobEngine, JobLost, JobServices
 from app.jobs.throttle import Throttle
-from app.realtime.fanout import Event
+from app.writes import Event, WritePath
 from protocol import JobStatusUpdate, codes
 
 LEASE = 30.0
@@ -96,7 +96,7 @@ def engine(jobs: Any, clock: Clock, kind: FakeKind | None = None, **options: Any
     recorder = Recorder()
     services = JobServices(workspaces=None, providers=None, settings=None)  # type: ignore[arg-type]
     options.setdefault("lease_s", LEASE)
-    made = JobEngine(jobs, recorder, {"fake": kind or FakeKind()}, services, clock=clock, **options)
+    made = JobEngine(WritePath(jobs, recorder), {"fake": kind or FakeKind()}, services, clock=clock, **options)
     return made, recorder
 
 

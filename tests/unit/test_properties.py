@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic_core import from_json
 
-from app.realtime.writer import CoalescingWriter
+from app.writes.coalescing import CoalescingWriter
 from protocol import (
     ProtocolError,
     check_form_totals,

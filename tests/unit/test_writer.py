@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.realtime.writer import CoalescingWriter
+from app.writes.coalescing import CoalescingWriter
 
 
 async def settle(rounds: int = 30) -> None:

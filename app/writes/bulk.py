@@ -30,7 +30,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DocumentTooLarge
 
-from app.realtime.writer import CoalescingWriter
+from app.writes.coalescing import CoalescingWriter
 
 TOKEN = "_w"
 _KEEP = 8  # tokens kept per document: far more writes than can land between a bulk_write and its read-back
