@@ -1,4 +1,5 @@
 """``python -m app [--host HOST] [--port PORT]``: settings, the embedded database, uvicorn.
+``python -m app worker``: a process that runs jobs only (``app.worker``).
 
 We run ``uvicorn.Server.serve()`` inside our own asyncio entry point and own the signals, so the shutdown is
 ours: stop accepting, finish and confirm what was received, close sockets with 1001, stop the database.
@@ -24,6 +25,7 @@ from app.logging import setup_logging
 from app.main import create_app
 from app.serving import uvicorn_config
 from app.settings import Settings
+from app.worker import WorkerRefused, work
 
 
 class GracefulServer(uvicorn.Server):
@@ -58,6 +60,14 @@ class GracefulServer(uvicorn.Server):
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m app", description="Workspace server")
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=["serve", "worker"],
+        default="serve",
+        help="serve (default): HTTP and WebSocket, running jobs too unless RUN_JOBS=false; worker: run jobs only "
+        "(needs MONGODB_URI and FANOUT=changestream)",
+    )
     parser.add_argument("--host", help="listen address (env HOST, default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="listen port (env PORT, default 8000)")
     return parser.parse_args(argv)
@@ -124,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(settings.log_level, settings.logs_dir)
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            return runner.run(serve(settings))
+            return runner.run(work(settings) if args.command == "worker" else serve(settings))
+    except WorkerRefused as exc:
+        logger.error("worker not started: {}", exc)
+        return 2
     except Exception as exc:
         logger.error("server failed to start: {}", exc)
         return 1

@@ -172,25 +172,39 @@ class ServerProcess:
     def ws_url(self, project: str | None = None) -> str:
         return f"ws://127.0.0.1:{self.port}/ws" + (f"?project={project}" if project else "")
 
-    async def start(self, timeout: float = 60) -> None:
+    command: ClassVar[list[str]] = []  # after ``python -m app``
+
+    def launch(self) -> subprocess.Popen[bytes]:
         log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app"], cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True
+            [sys.executable, "-m", "app", *self.command],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
         log.close()
+        return self.proc
+
+    async def start(self, timeout: float = 60) -> None:
+        proc = self.launch()
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(timeout=2) as http:
             while True:
-                if self.proc.poll() is not None:
+                if proc.poll() is not None:
                     raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
-                try:
-                    if (await http.get(self.base + "/health")).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
+                if await self.ready(http):
+                    return
                 if time.monotonic() > deadline:
                     raise TimeoutError(self.log_path.read_text()[-2000:])
                 await asyncio.sleep(0.1)
+
+    async def ready(self, http: httpx.AsyncClient) -> bool:
+        try:
+            return (await http.get(self.base + "/health")).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     async def connect(self, project: str | None = None) -> WsClient:
         ws = await connect(self.ws_url(project))
@@ -223,3 +237,12 @@ class ServerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+class WorkerProcess(ServerProcess):
+    """``python -m app worker`` as a child process: ready once it logs that it runs jobs (it has no port)."""
+
+    command: ClassVar[list[str]] = ["worker"]
+
+    async def ready(self, http: httpx.AsyncClient) -> bool:
+        return self.log_path.exists() and "running jobs:" in self.log()
