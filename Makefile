@@ -8,8 +8,8 @@ UI := ecosystem/timeline-ui
 .PHONY: run test test-changestream test-ui test-fast lint typecheck bench smoke clean lock lock-check
 
 # Installs come from the hashed lock files, never from whatever PyPI has today: requirements/dev.txt (what make run
-# and make test install: the embedded, s3 and dev extras) and requirements/server.txt (the Dockerfile's: embedded
-# and s3). `make lock` refreshes both from pyproject.toml, keeping every pin it can; `make lock-check` fails when
+# and make test install: the embedded, s3, speech and dev extras) and requirements/server.txt (the Dockerfile's:
+# embedded, s3 and speech). `make lock` refreshes both from pyproject.toml, keeping every pin it can; `make lock-check` fails when
 # pyproject.toml asks for something the locks do not hold.
 LOCK := requirements/dev.txt
 LOCK_SERVER := requirements/server.txt
@@ -27,14 +27,14 @@ $(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
 
 ## lock: re-resolve requirements/*.txt from pyproject.toml (existing pins are kept where they still fit)
 lock: $(STAMP)
-	$(UV_COMPILE) --extra embedded --extra s3 --extra dev -o $(LOCK)
-	$(UV_COMPILE) --extra embedded --extra s3 -o $(LOCK_SERVER)
+	$(UV_COMPILE) --extra embedded --extra s3 --extra speech --extra dev -o $(LOCK)
+	$(UV_COMPILE) --extra embedded --extra s3 --extra speech -o $(LOCK_SERVER)
 
 ## lock-check: the locks hold what pyproject.toml asks for (a re-resolve keeping their pins changes nothing)
 lock-check: $(STAMP)
 	@tmp=$$(mktemp -d) && cp $(LOCK) $$tmp/dev.txt && cp $(LOCK_SERVER) $$tmp/server.txt \
-		&& $(UV_COMPILE) --extra embedded --extra s3 --extra dev -o $$tmp/dev.txt \
-		&& $(UV_COMPILE) --extra embedded --extra s3 -o $$tmp/server.txt \
+		&& $(UV_COMPILE) --extra embedded --extra s3 --extra speech --extra dev -o $$tmp/dev.txt \
+		&& $(UV_COMPILE) --extra embedded --extra s3 --extra speech -o $$tmp/server.txt \
 		&& diff -q $(LOCK) $$tmp/dev.txt && diff -q $(LOCK_SERVER) $$tmp/server.txt \
 		|| { echo "requirements/*.txt are stale: run make lock and commit them"; exit 1; }
 
