@@ -107,7 +107,7 @@ class MediaStore(Protocol):
         """Check by content and store; blocking (call it in a thread)."""
         ...
 
-    def has_upload(self, name: str) -> bool: ...
+    async def has_upload(self, name: str) -> bool: ...
 
     async def read_upload(self, name: str) -> bytes | None:
         """The picture's bytes, None when there is no such upload."""
@@ -206,8 +206,8 @@ class LocalMediaStore:
     async def presign_get(self, kind: Kind, name: str) -> str | None:
         return None
 
-    def has_upload(self, name: str) -> bool:
-        return self._upload(name).is_file()
+    async def has_upload(self, name: str) -> bool:
+        return self._upload(name).is_file()  # one stat of a local file: not worth a thread
 
     async def read_upload(self, name: str) -> bytes | None:
         return await self.read("uploads", name)

@@ -113,16 +113,16 @@ class S3MediaStore:
         self._remember(f"uploads/{name}")
         return StoredImage(name, content_type, width, height, len(data))
 
-    def has_upload(self, name: str) -> bool:
-        """Called on the event loop (``workspace.update`` checks ``image_path`` synchronously): answered from
-        memory for what this process stored or saw, else by one HEAD (an upload made through another process)."""
+    async def has_upload(self, name: str) -> bool:
+        """Answered from memory for what this process stored or saw, else by one HEAD (an upload made through
+        another process), awaited: the event loop never waits on the bucket."""
         if _bare(name) is None:
             return False
         key = f"uploads/{name}"
         if key in self._known:
             return True
         try:
-            obstore.head(self.store, key)
+            await obstore.head_async(self.store, key)
         except FileNotFoundError:
             return False
         self._remember(key)

@@ -135,24 +135,25 @@ class UpdatePipeline:
         self._forms: OrderedDict[Key, _Cached] = OrderedDict()
         self.coalesced_updates = 0  # updates that shared a write with an earlier one
 
-    def check_image(self, changes: dict[str, Any]) -> None:
+    async def image_refused(self, project: str, changes: dict[str, Any]) -> AppError | None:
+        """Why the ``image_path`` of ``changes`` cannot be stored, or None: it must name an upload of this server
+        (PROTOCOL.md 2) of the workspace's project (9.1). Awaited in the flush: with MEDIA_STORE=s3 it may ask the
+        bucket."""
         path = changes.get("image_path")
-        if path and not self.media.has_upload(Path(path).name):
-            raise AppError(codes.INVALID_MESSAGE, "image_path: no such upload on this server")
-
-    async def foreign_image(self, project: str, changes: dict[str, Any]) -> AppError | None:
-        """PROTOCOL.md 9.1: an ``image_path`` may only name an upload of the workspace's project."""
-        path = changes.get("image_path")
-        if not path or await owner_of(self.collection, f"uploads/{Path(path).name}") == project:
+        if not path:
             return None
-        return AppError(codes.INVALID_MESSAGE, "image_path: no such upload in this project")
+        name = Path(path).name
+        if not await self.media.has_upload(name):
+            return AppError(codes.INVALID_MESSAGE, "image_path: no such upload on this server")
+        if await owner_of(self.collection, f"uploads/{name}") != project:
+            return AppError(codes.INVALID_MESSAGE, "image_path: no such upload in this project")
+        return None
 
     def submit_update(
         self, project: str, workspace_id: str, changes: dict[str, Any], *, origin: str | None = None
     ) -> asyncio.Future[WriteResult]:
         """Queue an update (synchronously, so per-connection order is the call order). The future resolves
         once the write holding it is acknowledged."""
-        self.check_image(changes)
         return self.writer.submit((project, str(object_id(workspace_id))), Patch(changes, origin))
 
     async def update(
@@ -188,9 +189,9 @@ class UpdatePipeline:
             accepted: list[int] = []
             results: list[WriteResult | BaseException] = []
             for patch in patches:
-                foreign = await self.foreign_image(project, patch.changes)
-                if foreign is not None:
-                    results.append(foreign)
+                refused = await self.image_refused(project, patch.changes)
+                if refused is not None:
+                    results.append(refused)
                     continue
                 new_form = form
                 if "form_data" in patch.changes:

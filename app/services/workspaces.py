@@ -106,10 +106,9 @@ class WorkspaceService:
         values = fields.model_dump(exclude_unset=True) if fields else {}
         if values.get("form_data") is not None:
             values["form_data"] = {k: v for k, v in values["form_data"].items() if v is not None}
-        self.updates.check_image(values)
-        foreign = await self.updates.foreign_image(project, values)
-        if foreign is not None:
-            raise foreign
+        refused = await self.updates.image_refused(project, values)
+        if refused is not None:
+            raise refused
         async with self._lock(project):
             order_index = await self._insert_position(project, position)
             doc = new_workspace(

@@ -27,7 +27,7 @@ def store(tmp_path: Path) -> MediaStore:
 async def test_an_upload_is_kept_by_content_and_read_back(store: MediaStore) -> None:
     stored = store.save_upload(_png())
     assert stored.name.endswith(".png") and (stored.width, stored.height) == (4, 3)
-    assert store.has_upload(stored.name)
+    assert await store.has_upload(stored.name)
     assert await store.read_upload(stored.name) == _png()
     local = store.local_upload(stored.name)
     assert local is not None and local.read_bytes() == _png()
@@ -35,7 +35,7 @@ async def test_an_upload_is_kept_by_content_and_read_back(store: MediaStore) -> 
 
 async def test_names_cannot_leave_the_folder(store: MediaStore, tmp_path: Path) -> None:
     (tmp_path / "secret.png").write_bytes(b"x")
-    assert not store.has_upload("../secret.png")
+    assert not await store.has_upload("../secret.png")
     assert await store.read_upload("../secret.png") is None
     assert await store.read_upload("nothing.png") is None
 
