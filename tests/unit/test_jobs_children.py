@@ -16,7 +16,7 @@ from app.jobs import JobContext, JobEngine, JobServices
 from app.writes import Event, WritePath
 from protocol import Job, JobStatusUpdate, codes
 from tests.unit.test_jobs_engine import LEASE, Clock, FakeKind, stored
-from tests.unit.test_jobs_engine import jobs as jobs  # the fixture  # noqa: PLC0414
+from tests.unit.test_jobs_engine import jobs as jobs  # the fixture
 
 WORKSPACE = "6b04721f56c295fbbd8e27de"
 OTHER_WORKSPACE = "6b04721f56c295fbbd8e27df"
@@ -102,7 +102,7 @@ async def test_a_second_job_of_a_kind_for_one_workspace_is_a_conflict_until_the_
 async def test_one_film_or_export_per_project_but_a_films_own_steps_aside(jobs: Any) -> None:
     clock = Clock()
     film = FilmKind()
-    a, announced = await make(jobs, clock, film=film, export=FakeKind())
+    a, _ = await make(jobs, clock, film=film, export=FakeKind())
     job = await a.start("p", "film")
     for kind in ("film", "export"):
         with pytest.raises(AppError) as raised:
