@@ -20,7 +20,7 @@ from dotenv import dotenv_values
 from loguru import logger
 from pymongo.asynchronous.collection import AsyncCollection
 
-from app.db import DatabaseHealth, JobDoc, PollerLease, WorkspaceDoc, connect
+from app.db import DatabaseHealth, HistoryDoc, JobDoc, PollerLease, PresenceDoc, WorkspaceDoc, connect
 from app.jobs import JobEngine, JobServices, load_kinds
 from app.media import MediaStore
 from app.metrics import Metrics
@@ -29,11 +29,12 @@ from app.realtime.fanout import ChangeStreamFanout, LocalFanout
 from app.realtime.hub import Hub
 from app.runtime import Runtime
 from app.services.ai import AiService
+from app.services.presence import Presence
 from app.services.providers import ProviderPool
 from app.services.video import VideoService
 from app.services.workspaces import WorkspaceService
 from app.settings import Settings
-from app.writes import WritePath
+from app.writes import History, WritePath
 
 
 def _environment() -> dict[str, str]:
@@ -109,6 +110,21 @@ def _count(metrics: Metrics, stream: ChangeStreamFanout) -> None:
     )
 
 
+async def _presence(stack: contextlib.AsyncExitStack, settings: Settings, hub: Hub, *, serving: bool) -> Presence:
+    """PROTOCOL.md 10.1: in this process (FANOUT=local), or in the ``presence`` collection, whose change stream
+    brings every process's presence to this one's connections (FANOUT=changestream)."""
+    if settings.fanout != "changestream":
+        return Presence(hub.publish, max_seats=settings.presence_max_seats)
+    collection = PresenceDoc.get_pymongo_collection()
+    fanout = await _fanout(stack, settings, hub, collection, "the presence change stream", watch=serving)
+    shared = WritePath(collection, fanout)
+    presence = Presence(
+        hub.publish, shared=shared, stale_s=settings.presence_stale_s, max_seats=settings.presence_max_seats
+    )
+    background(stack, presence.run(), "presence heartbeat", stop=presence.stop, timeout=5.0)
+    return presence
+
+
 async def assemble(
     stack: contextlib.AsyncExitStack, settings: Settings, media: MediaStore, *, serving: bool = True
 ) -> Runtime:
@@ -139,16 +155,20 @@ async def assemble(
     fanout = await _fanout(stack, settings, hub, collection, "the change stream", watch=serving)
     if isinstance(fanout, ChangeStreamFanout) and serving:
         _count(metrics, fanout)
-    writes = WritePath(collection, fanout, admit=db_health.require)
+    history = History(HistoryDoc.get_pymongo_collection())  # PROTOCOL.md 10.2, written by the write path
+    stack.push_async_callback(history.aclose)
+    writes = WritePath(collection, fanout, admit=db_health.require, history=history)
     jobs_writes = WritePath(
         JobDoc.get_pymongo_collection(),
         await _fanout(stack, settings, hub, JobDoc.get_pymongo_collection(), "the jobs change stream", watch=serving),
     )
     video = VideoService(writes, providers, media, settings, metrics=metrics)
+    presence = await _presence(stack, settings, hub, serving=serving)
     engine: JobEngine | None = None
 
     async def clean_up(raw: dict[str, Any]) -> None:
         await video.on_deleted(raw)  # cancel its generation at the provider
+        await history.forget(str(raw["_id"]))  # its history goes with it
         if engine is not None:  # PROTOCOL.md 8.5: and its queued or running jobs
             await engine.cancel_for_workspace(raw["project"], str(raw["_id"]))
 
@@ -213,4 +233,5 @@ async def assemble(
         fanout=fanout,
         db_health=db_health,
         jobs=engine,
+        presence=presence,
     )

@@ -22,7 +22,7 @@ from app.api.health import health, livez, metrics, protocol, readyz  # livez, re
 from app.api.jobs import cancel_job, get_job, list_jobs, start_job
 from app.api.responses import app_error_handler, http_exception_handler
 from app.api.uploads import upload_image
-from app.api.workspaces import get_workspace, list_workspaces
+from app.api.workspaces import get_workspace, list_workspaces, workspace_history
 from app.assembly import assemble
 from app.auth import MediaAccess, Verifier, signing_key
 from app.errors import AppError
@@ -45,6 +45,7 @@ def _routes(settings: Settings, media: MediaStore) -> list[Any]:
         Route("/api/protocol", protocol, methods=["GET"]),
         Route("/api/workspaces", list_workspaces, methods=["GET"]),
         Route("/api/workspaces/{workspace_id}", get_workspace, methods=["GET"]),
+        Route("/api/workspaces/{workspace_id}/history", workspace_history, methods=["GET"]),  # PROTOCOL.md 10.2
         Route("/api/upload/image", upload_image, methods=["POST"]),
         Route("/api/upload/presign", presign_upload, methods=["POST"]),
         Route("/api/upload/commit", commit_upload, methods=["POST"]),

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from app.realtime.fanout import ChangeStreamFanout, LocalFanout
     from app.realtime.hub import Hub
     from app.services.ai import AiService
+    from app.services.presence import Presence
     from app.services.providers import ProviderPool
     from app.services.video import VideoService
     from app.services.workspaces import WorkspaceService
@@ -40,6 +41,7 @@ class Runtime:
     fanout: LocalFanout | ChangeStreamFanout
     db_health: DatabaseHealth  # up/down, from a ping every half second
     jobs: JobEngine | None = None  # PROTOCOL.md 8 (app/jobs)
+    presence: Presence | None = None  # PROTOCOL.md 10.1
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)  # in-flight message handlers
     shutting_down: bool = False
 

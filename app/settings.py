@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     # RUN_JOBS=false: this socket-serving process takes job requests but runs none (leave them to `python -m app
     # worker` processes, so heavy work such as exports does not share a CPU with the sockets)
     run_jobs: bool = True
+    # FANOUT=changestream: a connection's presence is dropped this long after its process stopped marking it seen
+    # (a process that died); it marks them every third of it, at most every 5 s (PROTOCOL.md 10.1: within 30 s)
+    presence_stale_s: float = Field(15.0, ge=1.0, le=25.0)
+    # connections of one project (per process) announced and allowed presence.update (app/services/presence.py)
+    presence_max_seats: int = Field(256, ge=1)
 
     @field_validator("s3_endpoint", "s3_bucket", "s3_access_key_id", "s3_secret_access_key", mode="before")
     @classmethod

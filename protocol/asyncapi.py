@@ -46,20 +46,26 @@ REPLIES: Final[dict[str, tuple[str, ...]]] = {
     "job.start": ("job.status_update",),
     "job.cancel": ("job.status_update",),
     "job.list": ("job.list_result",),
+    "presence.update": (),  # no reply; a bad one draws error
+    "workspace.history": ("workspace.history_result",),
+    "workspace.restore": ("workspace.sync_confirm",),
 }
 
 # What the server sends without being asked (no ``reply_to``), and when: the first frame and PROTOCOL.md 3.2.
 EVENTS: Final[dict[str, str]] = {
     "connection.ready": "First frame on every connection, before anything else.",
     "workspace.created": "Another client of the project created a workspace.",
-    "workspace.updated": "Another client's update, an upload attached to the workspace, or an AI exchange appended "
-    "(`changes.ai_collaboration` holds the new entries).",
+    "workspace.updated": "Another client's update or restore, an upload attached to the workspace, or an AI "
+    "exchange appended (`changes.ai_collaboration` holds the new entries).",
     "workspace.deleted": "Another client of the project deleted a workspace.",
     "workspace.reordered": "Another client of the project reordered the timeline.",
     "video.status_update": "Every change of a video's status or progress, to every connection of the project "
     "(the requester included; only the direct reply to video.generate or video.cancel has `reply_to`).",
     "job.status_update": "Every change of a job's status, and of its stage and progress (at most 5 a second), to "
     "every connection of the project (only the direct reply to job.start or job.cancel has `reply_to`).",
+    "presence.changed": "Another connection of the project opened (`state` null) or sent presence.update (at most "
+    "10 a second per connection, the latest wins).",
+    "presence.left": "Another connection of the project closed (or its process died: within 30 s).",
 }
 
 # One line per message type for the generated document; a type missing here falls back to its model's docstring.
@@ -90,6 +96,12 @@ SUMMARIES: Final[dict[str, str]] = {
     "video.status_update": "Every change of a video's status or progress, to every connection of the project.",
     "ai.delta": "A piece of the streamed AI answer (reply_to the ai.suggest).",
     "ai.suggestion": "The stored AI answer, after the deltas (reply_to the ai.suggest).",
+    "presence.update": "Say what this connection is looking at (`state`, at most 2 KiB as JSON); no reply.",
+    "workspace.history": "The workspace's stored changes, newest first (`before_version`, `limit` 1-100).",
+    "workspace.restore": "Make the client-writable fields what they were at `version` again (a forward change).",
+    "presence.changed": "Another connection's presence (state null: it just opened).",
+    "presence.left": "Another connection of the project is gone.",
+    "workspace.history_result": "Reply to workspace.history: entries {version, changes, at, by}, newest first.",
     "error": "The message with this reply_to was refused and changed nothing (PROTOCOL.md 3.3).",
 }
 

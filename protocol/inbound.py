@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from protocol.fields import (
@@ -162,6 +163,45 @@ class AuthRefresh(Inbound):
     token: Annotated[str, Field(min_length=1, max_length=16384)]
 
 
+PRESENCE_STATE_MAX_BYTES = 2048  # PROTOCOL.md 10.1: ``state`` as compact UTF-8 JSON, as sent
+
+
+def _check_presence_state(state: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > PRESENCE_STATE_MAX_BYTES:
+        raise PydanticCustomError(
+            "too_large",
+            "at most {limit} bytes as JSON (this is {size})",
+            {"limit": PRESENCE_STATE_MAX_BYTES, "size": size},
+        )
+    return state
+
+
+class PresenceUpdate(Inbound):
+    """PROTOCOL.md 10.1: what this connection is looking at; forwarded to the project's other connections, never
+    stored as a change."""
+
+    type: Literal["presence.update"]
+    state: Annotated[dict[str, Any], AfterValidator(_check_presence_state)]
+
+
+class WorkspaceHistory(Inbound):
+    """PROTOCOL.md 10.2: the stored changes of a workspace, newest first."""
+
+    type: Literal["workspace.history"]
+    workspace_id: ObjectIdStr
+    before_version: Annotated[int, Field(ge=1)] | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class WorkspaceRestore(Inbound):
+    """PROTOCOL.md 10.2: a forward change back to the client-writable fields of ``version``."""
+
+    type: Literal["workspace.restore"]
+    workspace_id: ObjectIdStr
+    version: Annotated[int, Field(ge=1)]
+
+
 ClientMessage = Annotated[
     Ping
     | WorkspaceList
@@ -175,7 +215,10 @@ ClientMessage = Annotated[
     | AuthRefresh
     | JobStart
     | JobCancel
-    | JobList,
+    | JobList
+    | PresenceUpdate
+    | WorkspaceHistory
+    | WorkspaceRestore,
     Field(discriminator="type"),
 ]
 
@@ -195,5 +238,8 @@ CLIENT_MESSAGE_TYPES: frozenset[str] = frozenset(
         JobStart,
         JobCancel,
         JobList,
+        PresenceUpdate,
+        WorkspaceHistory,
+        WorkspaceRestore,
     )
 )

@@ -58,6 +58,24 @@ class Workspace(_Model):
     updated_at: str
 
 
+class PresenceEntry(_Model):
+    connection_id: str
+    state: dict[str, Any] | None
+    since: str
+
+
+class HistoryAuthor(_Model):
+    connection_id: str | None = None  # None: REST or a job
+    user: str | None = None  # the token's sub, with per-project tokens
+
+
+class HistoryEntry(_Model):
+    version: int
+    changes: dict[str, Any]
+    at: str
+    by: HistoryAuthor
+
+
 class ServerMessage(_Model):
     reply_to: str | None = None
 
@@ -69,6 +87,7 @@ class ConnectionReady(ServerMessage):
     protocol: int
     server_time: str
     features: list[str] = Field(default_factory=list)  # 1.1: what the server supports beyond 1.0 ("jobs")
+    presence: list[PresenceEntry] = Field(default_factory=list)  # 1.1 (10.1): the project's other connections
 
 
 class Pong(ServerMessage):
@@ -173,6 +192,23 @@ class JobListResult(ServerMessage):
     jobs: list[Job]
 
 
+class PresenceChanged(ServerMessage):
+    type: Literal["presence.changed"] = "presence.changed"
+    connection_id: str
+    state: dict[str, Any] | None
+
+
+class PresenceLeft(ServerMessage):
+    type: Literal["presence.left"] = "presence.left"
+    connection_id: str
+
+
+class WorkspaceHistoryResult(ServerMessage):
+    type: Literal["workspace.history_result"] = "workspace.history_result"
+    workspace_id: str
+    entries: list[HistoryEntry]
+
+
 class Error(ServerMessage):
     type: Literal["error"] = "error"
     code: ErrorCode
@@ -196,6 +232,9 @@ ServerEvent = Annotated[
     | AuthRefreshed
     | JobStatusUpdate
     | JobListResult
+    | PresenceChanged
+    | PresenceLeft
+    | WorkspaceHistoryResult
     | Error,
     Field(discriminator="type"),
 ]

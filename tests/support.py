@@ -72,15 +72,17 @@ class WsClient:
         await self.send(msg)
         return await self.expect(lambda m: m.get("reply_to") == msg["id"], timeout)
 
-    async def nothing_more(self, timeout: float = 0.3) -> list[Message]:
-        """Whatever arrives within ``timeout`` (used to show that something was *not* sent)."""
+    async def nothing_more(self, timeout: float = 0.3, *, presence: bool = False) -> list[Message]:
+        """Whatever arrives within ``timeout`` (used to show that something was *not* sent). Presence frames
+        (PROTOCOL.md 10.1: other connections opening, closing, looking around) are left out unless asked for."""
         got = list(self.buffer)
         self.buffer.clear()
         try:
             while True:
                 got.append(json.loads(await asyncio.wait_for(self.ws.recv(), timeout)))
         except TimeoutError:
-            return got
+            pass
+        return [m for m in got if presence or not str(m.get("type", "")).startswith("presence.")]
 
     async def create(self, **fields: Any) -> Message:
         reply = await self.request({"type": "workspace.create", "workspace": fields})

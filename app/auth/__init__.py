@@ -3,7 +3,7 @@ URLs, and who owns which media file."""
 
 from app.auth.media import MediaAccess, owner_of, principal_in, record_owner
 from app.auth.signed import check_signature, sign_path, signed_media_url, signing_key
-from app.auth.tokens import ADMIN_KEY, ANONYMOUS, AuthError, Principal, Role, Verifier
+from app.auth.tokens import ADMIN_KEY, ANONYMOUS, AuthError, Principal, Role, Verifier, user_of
 
 __all__ = [
     "ADMIN_KEY",
@@ -20,4 +20,5 @@ __all__ = [
     "sign_path",
     "signed_media_url",
     "signing_key",
+    "user_of",
 ]

@@ -55,6 +55,12 @@ ANONYMOUS = Principal("anonymous", "admin", None)  # authentication is off: ever
 ADMIN_KEY = Principal("auth-token", "admin", None)  # AUTH_TOKEN
 
 
+def user_of(principal: Principal) -> str | None:
+    """The person a token names (its ``sub``), for presence and history (PROTOCOL.md 10); None without
+    per-project tokens (authentication off, or the all-projects AUTH_TOKEN)."""
+    return None if principal in (ANONYMOUS, ADMIN_KEY) else principal.sub
+
+
 def _public_key_algorithms(pem: str) -> tuple[Any, list[str]]:
     from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
     from cryptography.hazmat.primitives.serialization import load_pem_public_key

@@ -11,7 +11,17 @@ from beanie import init_beanie
 from pymongo import AsyncMongoClient
 from pymongo.errors import ConnectionFailure
 
-from app.db.documents import DOCUMENT_MODELS, JobDoc, PollerLease, VideoState, WorkspaceDoc, new_workspace, utcnow
+from app.db.documents import (
+    DOCUMENT_MODELS,
+    HistoryDoc,
+    JobDoc,
+    PollerLease,
+    PresenceDoc,
+    VideoState,
+    WorkspaceDoc,
+    new_workspace,
+    utcnow,
+)
 from app.db.embedded import Backoff, EmbeddedDatabase, Supervisor, free_port
 from app.db.health import DatabaseHealth, db_unavailable
 from app.db.mapping import iso, video_to_wire, workspace_to_wire
@@ -20,8 +30,10 @@ __all__ = [
     "Backoff",
     "DatabaseHealth",
     "EmbeddedDatabase",
+    "HistoryDoc",
     "JobDoc",
     "PollerLease",
+    "PresenceDoc",
     "Supervisor",
     "VideoState",
     "WorkspaceDoc",

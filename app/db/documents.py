@@ -148,4 +148,45 @@ class JobDoc(Document):
         ]
 
 
-DOCUMENT_MODELS: list[type[Document]] = [WorkspaceDoc, PollerLease, JobDoc]
+class HistoryDoc(Document):
+    """One stored change of a workspace's client-writable fields (PROTOCOL.md 10.2; app/writes/history.py)."""
+
+    workspace_id: str
+    project: str
+    version: int
+    changes: dict[str, Any] = Field(default_factory=dict)
+    state: dict[str, Any] = Field(default_factory=dict)  # the client-writable fields after this change
+    at: datetime = Field(default_factory=utcnow)
+    by: dict[str, str | None] = Field(default_factory=dict)  # {"connection_id", "user"}
+
+    class Settings:
+        name = "workspace_history"
+        use_state_management = False
+        validate_on_save = False
+        indexes = [
+            IndexModel([("workspace_id", ASCENDING), ("version", DESCENDING)], name="workspace_version", unique=True),
+        ]
+
+
+class PresenceDoc(Document):
+    """A connection's presence with FANOUT=changestream (PROTOCOL.md 10.1; app/services/presence.py); ``_id`` is
+    the connection id."""
+
+    project: str
+    state: dict[str, Any] | None = None
+    since: datetime = Field(default_factory=utcnow)
+    process: str  # the process serving the connection, which marks it ``seen`` every few seconds
+    seen: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "presence"
+        use_state_management = False
+        validate_on_save = False
+        indexes = [
+            IndexModel([("project", ASCENDING)], name="project"),
+            IndexModel([("seen", ASCENDING)], name="seen"),
+            IndexModel([("process", ASCENDING)], name="process"),
+        ]
+
+
+DOCUMENT_MODELS: list[type[Document]] = [WorkspaceDoc, PollerLease, JobDoc, HistoryDoc, PresenceDoc]

@@ -47,6 +47,9 @@ class WsConnection:
         self._sender: asyncio.Task[None] | None = None
         self._close_code: int | None = None
         self.closed = asyncio.Event()
+        # Until ``open_with`` sends connection.ready, events for this connection wait here: it must be the first
+        # frame, and building it may wait for the database (the project's presence).
+        self._held: list[str] | None = []
 
     def start(self) -> None:
         self._sender = asyncio.create_task(self._send_loop(), name=f"ws-send:{self.id}")
@@ -71,8 +74,20 @@ class WsConnection:
         logger.info("connection {} closed: its token expired", self.id)
         self._request_close(codes.WS_POLICY_VIOLATION, "token expired")
 
+    def open_with(self, first: str) -> None:
+        """Send ``first`` (connection.ready), then what was held back for it."""
+        held, self._held = self._held or [], None
+        for text in (first, *held):
+            self.send(text)
+
     def send(self, text: str) -> None:
         if self._close_code is not None:
+            return
+        if self._held is not None:
+            self._held.append(text)
+            if len(self._held) > self._queue.maxsize:
+                self._held = None
+                self._too_slow()
             return
         if self.queued_bytes + len(text) > self._max_bytes and self.queued_bytes:
             self._too_slow()

@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 
 from loguru import logger
+from pymongo.errors import PyMongoError
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from app.auth import Verifier, principal_in
+from app.auth import Verifier, principal_in, user_of
 from app.db import DatabaseHealth, db_unavailable, iso, utcnow
 from app.errors import AppError
 from app.realtime.connection import WsConnection
@@ -35,12 +36,12 @@ from app.realtime.handlers import (
 )
 from app.realtime.ratelimit import TokenBucket
 from app.runtime import Runtime, runtime_of
-from protocol import ConnectionReady, ProtocolError, codes, loads, parse_client_message
+from protocol import ConnectionReady, PresenceEntry, ProtocolError, codes, loads, parse_client_message
 from protocol.codes import PROTOCOL_VERSION
 from protocol.fields import PROJECT_RE
 
 MAX_IN_FLIGHT = 64  # handlers running at once per connection; the reader waits beyond that
-FEATURES = ("jobs",)  # PROTOCOL.md 8: what connection.ready says this server supports beyond 1.0
+FEATURES = ("jobs", "presence", "history")  # what connection.ready says this server supports beyond 1.0
 
 
 def _field(text: str | None, name: str) -> str | None:
@@ -105,19 +106,33 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                 project=project,
                 protocol=PROTOCOL_VERSION,
                 server_time=iso(utcnow()) or "",
-                features=list(FEATURES) if runtime.jobs is not None else [],
+                features=list(FEATURES),
+                presence=await _join(runtime, conn),
             )
-            conn.send(ready.model_dump_json(exclude={"reply_to"}))
+            conn.open_with(ready.model_dump_json(exclude={"reply_to"}))  # the first frame, whatever came meanwhile
             reader = _Reader(runtime, conn, verifier)
             close_code = await _read(websocket, reader, conn)
         except WebSocketDisconnect as exc:
             close_code = exc.code
         finally:
             runtime.hub.remove(conn)
+            if runtime.presence is not None:
+                await runtime.presence.leave(conn.id)  # the others hear presence.left
             runtime.metrics.connections.dec()
             await conn.stop()
             with logger.contextualize(sub=conn.principal.sub):
                 logger.info("ws close {} code={} ({} open)", conn.id, close_code, runtime.hub.count)
+
+
+async def _join(runtime: Runtime, conn: WsConnection) -> list[PresenceEntry]:
+    """Seat the connection in its project's presence; the others already there (PROTOCOL.md 10.1)."""
+    if runtime.presence is None:
+        return []
+    try:
+        return await runtime.presence.join(conn.project, conn.id, user=user_of(conn.principal))
+    except PyMongoError as exc:  # presence is a courtesy: the connection works without it
+        logger.warning("presence unavailable for {}: {}", conn.id, type(exc).__name__)
+        return []
 
 
 async def _read(websocket: WebSocket, reader: _Reader, conn: WsConnection) -> int:

@@ -14,7 +14,7 @@ from typing import Any, get_args
 from loguru import logger
 from pydantic import BaseModel
 
-from app.auth import AuthError, Principal, Verifier
+from app.auth import AuthError, Principal, Verifier, user_of
 from app.db import iso, utcnow
 from app.errors import AppError, to_app_error, wire_code
 from app.jobs import JobEngine
@@ -33,6 +33,7 @@ from protocol import (
     JobStatusUpdate,
     Ping,
     Pong,
+    PresenceUpdate,
     ReorderConfirm,
     SyncConfirm,
     VideoCancel,
@@ -42,9 +43,12 @@ from protocol import (
     WorkspaceCreated,
     WorkspaceDelete,
     WorkspaceDeleted,
+    WorkspaceHistory,
+    WorkspaceHistoryResult,
     WorkspaceList,
     WorkspaceListResult,
     WorkspaceReorder,
+    WorkspaceRestore,
     WorkspaceUpdate,
     codes,
     encode,
@@ -69,6 +73,11 @@ class Context:
         principal: Principal = self.conn.principal
         return principal
 
+    @property
+    def user(self) -> str | None:
+        """The token's ``sub`` with per-project tokens (PROTOCOL.md 10), else None."""
+        return user_of(self.principal)
+
     def reply(self, message: ServerMessage) -> None:
         message.reply_to = self.message_id
         self.conn.send(encode(message))
@@ -88,7 +97,7 @@ async def handle_list(ctx: Context, msg: WorkspaceList) -> None:
 
 async def handle_create(ctx: Context, msg: WorkspaceCreate) -> None:
     workspace = await ctx.runtime.workspaces.create(
-        ctx.project, msg.workspace, position=msg.position, message_id=msg.id, origin=ctx.conn.id
+        ctx.project, msg.workspace, position=msg.position, message_id=msg.id, origin=ctx.conn.id, user=ctx.user
     )
     ctx.reply(WorkspaceCreated(workspace=workspace))
 
@@ -96,11 +105,25 @@ async def handle_create(ctx: Context, msg: WorkspaceCreate) -> None:
 async def handle_update(ctx: Context, msg: WorkspaceUpdate) -> None:
     # Queued before the first await: per-connection order is message order.
     future = ctx.runtime.workspaces.submit_update(
-        ctx.project, msg.workspace_id, msg.updates.patch(), origin=ctx.conn.id
+        ctx.project, msg.workspace_id, msg.updates.patch(), origin=ctx.conn.id, user=ctx.user
     )
     result = await future
     ctx.reply(SyncConfirm(workspace_id=msg.workspace_id, version=result.version, updated_at=result.updated_at))
     ctx.runtime.metrics.confirm_latency.observe(time.perf_counter() - ctx.received)
+
+
+async def handle_history(ctx: Context, msg: WorkspaceHistory) -> None:
+    _, entries = await ctx.runtime.workspaces.history_of(
+        ctx.project, msg.workspace_id, before_version=msg.before_version, limit=msg.limit
+    )
+    ctx.reply(WorkspaceHistoryResult(workspace_id=msg.workspace_id, entries=entries))
+
+
+async def handle_restore(ctx: Context, msg: WorkspaceRestore) -> None:
+    result = await ctx.runtime.workspaces.restore(
+        ctx.project, msg.workspace_id, msg.version, origin=ctx.conn.id, user=ctx.user
+    )
+    ctx.reply(SyncConfirm(workspace_id=msg.workspace_id, version=result.version, updated_at=result.updated_at))
 
 
 async def handle_delete(ctx: Context, msg: WorkspaceDelete) -> None:
@@ -167,6 +190,8 @@ HANDLERS: dict[type, Handler] = {
     JobStart: handle_job_start,  # PROTOCOL.md 8.2
     JobCancel: handle_job_cancel,
     JobList: handle_job_list,
+    WorkspaceHistory: handle_history,  # PROTOCOL.md 10.2
+    WorkspaceRestore: handle_restore,
 }
 
 # The messages that change state (PROTOCOL.md 9.1): a token whose role may not edit gets ``forbidden`` for them,
@@ -182,6 +207,7 @@ EDITOR_ONLY: frozenset[type[BaseModel]] = frozenset(
         AiSuggest,
         JobStart,
         JobCancel,
+        WorkspaceRestore,
     }
 )
 # Their ``type`` strings: a malformed message of one of these types is ``forbidden`` too, not ``invalid_message``.
@@ -204,7 +230,20 @@ def handle_refresh(ctx: Context, msg: AuthRefresh, verifier: Verifier) -> None:
 # Messages the reader answers itself, in order and without a handler slot or the database (ping must answer while
 # the database is away and the slots are full); an ``AppError`` they raise is the reply.
 InlineHandler = Callable[[Context, Any, Verifier], None]
-INLINE_HANDLERS: dict[type, InlineHandler] = {Ping: handle_ping, AuthRefresh: handle_refresh}
+
+
+def handle_presence(ctx: Context, msg: PresenceUpdate, verifier: Verifier) -> None:
+    """``presence.update``: no reply, no database on the way (forwarded, rate limited: app/services/presence.py)."""
+    if ctx.runtime.presence is None:
+        raise AppError(codes.UNAVAILABLE, "presence is not available on this server")
+    ctx.runtime.presence.offer(ctx.conn.id, dict(msg.state))
+
+
+INLINE_HANDLERS: dict[type, InlineHandler] = {
+    Ping: handle_ping,
+    AuthRefresh: handle_refresh,
+    PresenceUpdate: handle_presence,
+}
 
 
 def send_error(ctx: Context, exc: BaseException) -> AppError:

@@ -30,12 +30,14 @@ from app.auth import owner_of
 from app.db import iso, utcnow
 from app.errors import AppError, not_found
 from app.media import MediaStore
-from app.writes import CoalescingWriter, Event, WritePath
+from app.writes import CoalescingWriter, Event, History, WritePath
 from protocol import WorkspaceUpdated, check_form_totals, codes, merge_form
 
 Key = tuple[str, str]  # (project, workspace id)
 
 _FORM_CACHE_SIZE = 10_000
+_PLAIN_FIELDS = ("title", "image_path", "image_url")
+_CACHED_FIELDS = {"form_data": 1, "version": 1, "title": 1, "image_path": 1, "image_url": 1}
 _VERSION_RETRIES = 5
 
 
@@ -43,6 +45,7 @@ _VERSION_RETRIES = 5
 class Patch:
     changes: dict[str, Any]  # same shape as ``updates``; form_data values None = remove
     origin: str | None = None  # connection id of the sender (None: REST)
+    user: str | None = None  # the sender's token ``sub`` with per-project tokens (PROTOCOL.md 10.2's ``by.user``)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class WriteResult:
 class _Cached:
     version: int
     form: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)  # title, image_path, image_url (for the history's state)
 
 
 def object_id(workspace_id: str) -> ObjectId:
@@ -150,27 +154,37 @@ class UpdatePipeline:
         return None
 
     def submit_update(
-        self, project: str, workspace_id: str, changes: dict[str, Any], *, origin: str | None = None
+        self,
+        project: str,
+        workspace_id: str,
+        changes: dict[str, Any],
+        *,
+        origin: str | None = None,
+        user: str | None = None,
     ) -> asyncio.Future[WriteResult]:
         """Queue an update (synchronously, so per-connection order is the call order). The future resolves
         once the write holding it is acknowledged."""
-        return self.writer.submit((project, str(object_id(workspace_id))), Patch(changes, origin))
+        return self.writer.submit((project, str(object_id(workspace_id))), Patch(changes, origin, user))
 
     async def update(
-        self, project: str, workspace_id: str, changes: dict[str, Any], *, origin: str | None = None
+        self,
+        project: str,
+        workspace_id: str,
+        changes: dict[str, Any],
+        *,
+        origin: str | None = None,
+        user: str | None = None,
     ) -> WriteResult:
-        return await self.submit_update(project, workspace_id, changes, origin=origin)
+        return await self.submit_update(project, workspace_id, changes, origin=origin, user=user)
 
     async def _cached_form(self, key: Key, *, reload: bool = False) -> _Cached | None:
         cached = None if reload else self._forms.get(key)
         if cached is None:
-            raw = await self.collection.find_one(
-                {"_id": ObjectId(key[1]), "project": key[0]}, {"form_data": 1, "version": 1}
-            )
+            raw = await self.collection.find_one({"_id": ObjectId(key[1]), "project": key[0]}, _CACHED_FIELDS)
             if raw is None:
                 self._forms.pop(key, None)
                 return None
-            cached = _Cached(raw["version"], raw.get("form_data") or {})
+            cached = _Cached(raw["version"], raw.get("form_data") or {}, {k: raw.get(k) for k in _PLAIN_FIELDS})
         self._forms[key] = cached
         self._forms.move_to_end(key)
         while len(self._forms) > _FORM_CACHE_SIZE:
@@ -184,7 +198,7 @@ class UpdatePipeline:
             cached = await self._cached_form(key, reload=reload)
             if cached is None:
                 return [not_found(workspace_id)] * len(patches)
-            form = cached.form
+            form, fields = cached.form, dict(cached.fields)
             merged: dict[str, Any] = {}
             accepted: list[int] = []
             results: list[WriteResult | BaseException] = []
@@ -202,6 +216,7 @@ class UpdatePipeline:
                         results.append(AppError(codes.INVALID_MESSAGE, f"updates.form_data: {exc}"))
                         continue
                 form = new_form
+                fields.update((k, v) for k, v in patch.changes.items() if k != "form_data")
                 _merge(merged, patch.changes)
                 accepted.append(len(results))
                 results.append(WriteResult(0, ""))  # placeholder until the write returns
@@ -210,6 +225,17 @@ class UpdatePipeline:
             now = utcnow()
             result = WriteResult(cached.version + 1, iso(now) or "")
             events = _events(workspace_id, [patches[i] for i in accepted], merged, result)
+            last = patches[accepted[-1]]  # coalesced patches of several senders: the entry names the last one
+            record = History.entry(
+                project,
+                workspace_id,
+                result.version,
+                merged,
+                {**fields, "form_data": form},
+                now,
+                origin=last.origin,
+                user=last.user,
+            )
             started = time.perf_counter()
             # Guarded by the version the merge was computed from, so when it matches the new version is known
             # (old + 1): update_one suffices, no document comes back.
@@ -219,13 +245,14 @@ class UpdatePipeline:
                 _mongo_update(merged, now),
                 events,
                 batched=True,  # the workspaces' writes ready together: one bulk_write
+                record=record,  # PROTOCOL.md 10.2: readable once confirmed
             )
             if not matched:
                 reload = True  # someone else wrote (or it was deleted): reload and try again
                 continue
             if self.on_write is not None:
                 self.on_write(time.perf_counter() - started, len(accepted))
-            self._forms[key] = _Cached(result.version, form)
+            self._forms[key] = _Cached(result.version, form, fields)
             for index in accepted:
                 results[index] = result
             self.coalesced_updates += len(accepted) - 1

@@ -21,14 +21,33 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from app.db import new_workspace, utcnow, workspace_to_wire
+from app.db import iso, new_workspace, utcnow, workspace_to_wire
 from app.errors import AppError, not_found
 from app.media import MediaStore
 from app.services.ordering import plan_reorder, position_for_insert, renumber
 from app.services.updates import UpdatePipeline, WriteResult, object_id
 from app.writes import FIELD as FANOUT_FIELD
-from app.writes import Event, WritePath
-from protocol import Workspace, WorkspaceCreated, WorkspaceDeleted, WorkspaceInput, WorkspaceReordered, codes
+from app.writes import Event, History, WritePath
+from app.writes.history import CLIENT_FIELDS, restoring, state_of
+from protocol import (
+    HistoryEntry,
+    Workspace,
+    WorkspaceCreated,
+    WorkspaceDeleted,
+    WorkspaceInput,
+    WorkspaceReordered,
+    codes,
+)
+
+
+def _created(doc: dict[str, Any], *, origin: str | None, user: str | None) -> dict[str, Any]:
+    """The history entry of a new workspace: its first version, the client-writable fields it was created with."""
+    state = state_of(doc)
+    changes = {k: v for k, v in state.items() if v not in (None, "", {})}
+    project, workspace_id = doc["project"], str(doc["_id"])
+    return History.entry(
+        project, workspace_id, doc["version"], changes, state, doc["created_at"], origin=origin, user=user
+    )
 
 
 class WorkspaceService:
@@ -97,6 +116,7 @@ class WorkspaceService:
         position: int | None = None,
         message_id: str | None = None,
         origin: str | None = None,
+        user: str | None = None,
     ) -> Workspace:
         create_id = f"{project}/{message_id}" if message_id else None
         if create_id:
@@ -122,8 +142,9 @@ class WorkspaceService:
             )
             workspace = workspace_to_wire(doc)
             events: list[Event] = [(WorkspaceCreated(workspace=workspace), origin)]
+            record = _created(doc, origin=origin, user=user)
             try:
-                await self.writes.insert(project, [(doc, events)])
+                await self.writes.insert(project, [(doc, events)], records=[record])
             except DuplicateKeyError:
                 existing = await self.collection.find_one({"create_msg_id": create_id})
                 if existing is None:
@@ -161,7 +182,7 @@ class WorkspaceService:
                     now=now,
                 )
                 docs.append((doc, [(WorkspaceCreated(workspace=workspace_to_wire(doc)), None)]))
-            await self.writes.insert(project, docs)
+            await self.writes.insert(project, docs, records=[_created(doc, origin=None, user=None) for doc, _ in docs])
         return [workspace_to_wire(doc) for doc, _ in docs]
 
     async def _insert_position(self, project: str, position: int | None) -> float:
@@ -199,16 +220,62 @@ class WorkspaceService:
     # ---- update: the pipeline (app.services.updates) -----------------------------------------------------
 
     def submit_update(
-        self, project: str, workspace_id: str, changes: dict[str, Any], *, origin: str | None = None
+        self,
+        project: str,
+        workspace_id: str,
+        changes: dict[str, Any],
+        *,
+        origin: str | None = None,
+        user: str | None = None,
     ) -> asyncio.Future[WriteResult]:
         """Queue an update (synchronously, so per-connection order is the call order). The future resolves
         once the write holding it is acknowledged."""
-        return self.updates.submit_update(project, workspace_id, changes, origin=origin)
+        return self.updates.submit_update(project, workspace_id, changes, origin=origin, user=user)
 
     async def update(
-        self, project: str, workspace_id: str, changes: dict[str, Any], *, origin: str | None = None
+        self,
+        project: str,
+        workspace_id: str,
+        changes: dict[str, Any],
+        *,
+        origin: str | None = None,
+        user: str | None = None,
     ) -> WriteResult:
-        return await self.updates.update(project, workspace_id, changes, origin=origin)
+        return await self.updates.update(project, workspace_id, changes, origin=origin, user=user)
+
+    # ---- history and restore (PROTOCOL.md 10.2) -------------------------------------------------------------
+
+    @property
+    def history(self) -> History:
+        if self.writes.history is None:
+            raise AppError(codes.UNAVAILABLE, "history is not kept on this server")
+        return self.writes.history
+
+    async def history_of(
+        self, project: str | None, workspace_id: str, *, before_version: int | None = None, limit: int = 50
+    ) -> tuple[str, list[HistoryEntry]]:
+        """(project, entries newest first) of a workspace of ``project`` (None: of any project)."""
+        workspace = await self.get(project, workspace_id)  # not_found
+        entries = await self.history.entries(
+            workspace.project, workspace.id, before_version=before_version, limit=limit
+        )
+        return workspace.project, [
+            HistoryEntry(version=e["version"], changes=e["changes"], at=iso(e["at"]) or "", by=e["by"]) for e in entries
+        ]
+
+    async def restore(
+        self, project: str, workspace_id: str, version: int, *, origin: str | None = None, user: str | None = None
+    ) -> WriteResult:
+        """A forward change back to the client-writable fields of ``version``: an ordinary update (the other
+        connections get ``workspace.updated`` with what it changed)."""
+        oid = object_id(workspace_id)
+        wanted = await self.history.state_at(project, str(oid), version)
+        if wanted is None:
+            raise AppError(codes.NOT_FOUND, f"version {version} of workspace {workspace_id} is not kept")
+        current = await self.collection.find_one({"_id": oid, "project": project}, dict.fromkeys(CLIENT_FIELDS, 1))
+        if current is None:
+            raise not_found(workspace_id)
+        return await self.update(project, workspace_id, restoring(state_of(current), wanted), origin=origin, user=user)
 
     def forget(self, project: str, workspace_id: str) -> None:
         self.updates.forget(project, workspace_id)

@@ -5,6 +5,7 @@ the ``Fanout`` it announces to. Nothing here imports services or the realtime la
 from app.writes.announce import FIELD, Event, Fanout, decode_carried, encode_carried
 from app.writes.bulk import BulkUpdater
 from app.writes.coalescing import CoalescingWriter
+from app.writes.history import History
 from app.writes.path import WritePath
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "CoalescingWriter",
     "Event",
     "Fanout",
+    "History",
     "WritePath",
     "decode_carried",
     "encode_carried",

@@ -14,7 +14,8 @@ says so (``False``); a write that raised announces nothing. Writes that announce
 go through here too, with no events, so this module stays the only writer of the collections it is given.
 
 One ``WritePath`` per collection: ``workspaces`` (with the cross-workspace ``BulkUpdater`` for the coalesced
-updates: ``batched=True``) and ``jobs``.
+updates: ``batched=True``, and the shot history of ``app.writes.history``: a write's ``record`` is stored right
+after it, before it is announced and confirmed) and ``jobs``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from app.writes.announce import Event, Fanout
 from app.writes.bulk import BulkUpdater
+from app.writes.history import History
 
 Doc = dict[str, Any]
 
@@ -44,19 +46,28 @@ class WritePath:
         fanout: Fanout,
         *,
         admit: Callable[[], None] | None = None,  # the batched writes refuse at once while the database is down
+        history: History | None = None,
     ) -> None:
         self.collection = collection
         self.fanout = fanout
         self.bulk = BulkUpdater(collection, admit=admit)  # idle until a batched update: no cost for the others
+        self.history = history
 
-    async def insert(self, project: str, docs: Sequence[tuple[Doc, Sequence[Event]]]) -> None:
+    async def _record(self, records: Sequence[Doc]) -> None:
+        if records and self.history is not None:
+            await self.history.record(list(records))
+
+    async def insert(
+        self, project: str, docs: Sequence[tuple[Doc, Sequence[Event]]], *, records: Sequence[Doc] = ()
+    ) -> None:
         """Insert ``docs`` in order, each carrying its own events (a ``DuplicateKeyError`` propagates, announcing
-        nothing)."""
+        nothing); then their history ``records``."""
         stored = [{**doc, **self.fanout.carry(project, events)} for doc, events in docs]
         if len(stored) == 1:
             await self.collection.insert_one(stored[0])
         elif stored:
             await self.collection.insert_many(stored, ordered=True)
+        await self._record(records)
         self.fanout.written(project, [event for _, events in docs for event in events])
 
     async def update(
@@ -67,15 +78,18 @@ class WritePath:
         events: Sequence[Event] = (),
         *,
         batched: bool = False,
+        record: Doc | None = None,
     ) -> bool:
-        """Apply ``update`` to the document ``query`` matches; True when it matched (then ``events`` are
-        announced). ``batched``: through the ``BulkUpdater`` (ready updates of different documents share one
-        ``bulk_write``)."""
+        """Apply ``update`` to the document ``query`` matches; True when it matched (then its history ``record``
+        is stored and ``events`` are announced). ``batched``: through the ``BulkUpdater`` (ready updates of
+        different documents share one ``bulk_write``)."""
         full = _carrying(update, self.fanout.carry(project, events) if events else {})
         if batched:
             matched = await self.bulk.update_one(dict(query), full)
         else:
             matched = (await self.collection.update_one(query, full)).matched_count == 1
+        if matched and record is not None:
+            await self._record([record])
         if matched and events:
             self.fanout.written(project, events)
         return matched

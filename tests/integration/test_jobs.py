@@ -81,7 +81,7 @@ async def test_offline_storyboard_reaches_every_connection_and_appends_the_shots
     announced with workspace.created to both, the starter included; the shots are appended in story order."""
     a = await server.connect("sb")
     b = await server.connect("sb")
-    assert a.ready["features"] == ["jobs"]
+    assert a.ready["features"] == ["jobs", "presence", "history"]
     existing = await a.create(title="already here")
     await b.expect_type("workspace.created")
     reply = await start(a, params={"story": STORY})

@@ -34,6 +34,9 @@ REPLIES = {
     "job.start": {"job.status_update"},  # PROTOCOL.md 8.2
     "job.cancel": {"job.status_update"},
     "job.list": {"job.list_result"},
+    "presence.update": set(),
+    "workspace.history": {"workspace.history_result"},
+    "workspace.restore": {"workspace.sync_confirm"},
 }
 # What the server sends unprompted: the first frame, and the events of PROTOCOL.md 3.2.
 EVENTS = {
@@ -44,6 +47,8 @@ EVENTS = {
     "workspace.reordered",
     "video.status_update",
     "job.status_update",  # PROTOCOL.md 8.2
+    "presence.changed",  # PROTOCOL.md 10.1
+    "presence.left",
 }
 # PROTOCOL.md 3: connection.ready, the replies of 3.1, the events of 3.2, the error of 3.3.
 SERVER_TYPES = {
@@ -62,6 +67,9 @@ SERVER_TYPES = {
     "ai.suggestion",
     "job.status_update",  # PROTOCOL.md 8.2
     "job.list_result",
+    "presence.changed",  # PROTOCOL.md 10
+    "presence.left",
+    "workspace.history_result",
     "error",
 }
 

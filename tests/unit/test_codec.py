@@ -29,7 +29,7 @@ from protocol import (
     encode,
     parse_client_message,
 )
-from protocol.inbound import CLIENT_MESSAGE_TYPES
+from protocol.inbound import CLIENT_MESSAGE_TYPES, PresenceUpdate, WorkspaceHistory, WorkspaceRestore
 from protocol.outbound import WorkspaceDeleted, WorkspaceReordered
 from protocol.schema import protocol_schema
 
@@ -51,6 +51,9 @@ MINIMAL: dict[str, tuple[dict[str, Any], type]] = {
     "job.start": ({"type": "job.start", "kind": "storyboard"}, JobStart),  # PROTOCOL.md 8.2
     "job.cancel": ({"type": "job.cancel", "job_id": WID}, JobCancel),
     "job.list": ({"type": "job.list"}, JobList),
+    "presence.update": ({"type": "presence.update", "state": {}}, PresenceUpdate),  # PROTOCOL.md 10
+    "workspace.history": ({"type": "workspace.history", "workspace_id": WID}, WorkspaceHistory),
+    "workspace.restore": ({"type": "workspace.restore", "workspace_id": WID, "version": 1}, WorkspaceRestore),
 }
 WITH_WORKSPACE_ID = [t for t, (msg, _) in MINIMAL.items() if "workspace_id" in msg]
 SERVER_OWNED = ["id", "project", "order_index", "video", "ai_collaboration", "version", "created_at", "updated_at"]

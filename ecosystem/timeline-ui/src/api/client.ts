@@ -7,10 +7,10 @@ import {
   FINAL_REPLY,
   RequestError,
   type ClientMessage,
-  type ClientMessageType,
   type ErrorMessage,
-  type MessageOf,
   type ReplyOf,
+  type RequestOf,
+  type RequestType,
   type ServerMessage,
   type Workspace,
 } from './protocol';
@@ -166,8 +166,8 @@ export class WorkspaceClient {
    * Creates, updates, deletes, reorders and lists are kept while offline and re-sent with the same id after a
    * timeout or a reconnect (create is idempotent by id); generate, cancel and AI requests fail instead.
    */
-  request<T extends ClientMessageType>(
-    message: MessageOf<T>,
+  request<T extends RequestType>(
+    message: RequestOf<T>,
     options: RequestOptions = {},
   ): Promise<ReplyOf[T]> {
     const id = message.id ?? this.options.newId();
@@ -194,6 +194,20 @@ export class WorkspaceClient {
       this.pending.set(id, p);
       if (this.ready) this.transmit(p);
     });
+  }
+
+  /**
+   * Send a message that has no reply (`presence.update`, PROTOCOL.md 10.1) on the live connection; nothing is
+   * queued or re-sent (the next connect sends the state of the moment). False when it was not sent.
+   */
+  send(message: ClientMessage): boolean {
+    if (!this.socket || !this.ready) return false;
+    try {
+      this.socket.send(JSON.stringify(message));
+      return true;
+    } catch {
+      return false; // the close event follows
+    }
   }
 
   /** Ask for the whole timeline again; listeners of `onSnapshot` get it. */
@@ -335,6 +349,7 @@ export class WorkspaceClient {
     if (!message || typeof message !== 'object' || typeof message.type !== 'string') return;
     if (message.type === 'connection.ready') {
       this.onReady(message.connection_id);
+      this.emitMessage(message, false); // its `presence` and `features` (1.1) are for the store
       return;
     }
     const replyTo = message.reply_to ?? undefined;

@@ -19,6 +19,7 @@ export function policyFor(type: ClientMessageType, confirmTimeoutMs: number): Re
     case 'video.cancel':
     case 'job.start': // re-sent, it would start a second job
     case 'job.cancel':
+    case 'workspace.restore': // an explicit action: offline it fails at once instead of landing later
       return { retry: false, timeoutMs: Math.max(confirmTimeoutMs, 15_000) };
     case 'ai.suggest':
       return { retry: false, timeoutMs: Math.max(confirmTimeoutMs, 60_000) };

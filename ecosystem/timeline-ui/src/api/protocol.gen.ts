@@ -17,7 +17,10 @@ export type ClientMessage =
   | AuthRefresh
   | JobStart
   | JobCancel
-  | JobList;
+  | JobList
+  | PresenceUpdate
+  | WorkspaceHistory
+  | WorkspaceRestore;
 export type ServerMessage =
   | ConnectionReady
   | Pong
@@ -34,6 +37,9 @@ export type ServerMessage =
   | AuthRefreshed
   | JobStatusUpdate
   | JobListResult
+  | PresenceChanged
+  | PresenceLeft
+  | WorkspaceHistoryResult
   | ErrorMessage;
 
 /**
@@ -204,17 +210,68 @@ export interface JobList {
   type: 'job.list';
 }
 /**
+ * PROTOCOL.md 10.1: what this connection is looking at; forwarded to the project's other connections, never
+ * stored as a change.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "PresenceUpdate".
+ */
+export interface PresenceUpdate {
+  id?: string | null;
+  state: {
+    [k: string]: unknown;
+  };
+  type: 'presence.update';
+}
+/**
+ * PROTOCOL.md 10.2: the stored changes of a workspace, newest first.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "WorkspaceHistory".
+ */
+export interface WorkspaceHistory {
+  before_version?: number | null;
+  id?: string | null;
+  limit?: number;
+  type: 'workspace.history';
+  workspace_id: string;
+}
+/**
+ * PROTOCOL.md 10.2: a forward change back to the client-writable fields of ``version``.
+ *
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "WorkspaceRestore".
+ */
+export interface WorkspaceRestore {
+  id?: string | null;
+  type: 'workspace.restore';
+  version: number;
+  workspace_id: string;
+}
+/**
  * This interface was referenced by `Protocol`'s JSON-Schema
  * via the `definition` "ConnectionReady".
  */
 export interface ConnectionReady {
   connection_id: string;
   features: string[];
+  presence: PresenceEntry[];
   project: string;
   protocol: number;
   reply_to?: string | null;
   server_time: string;
   type: 'connection.ready';
+}
+/**
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "PresenceEntry".
+ */
+export interface PresenceEntry {
+  connection_id: string;
+  since: string;
+  state: {
+    [k: string]: unknown;
+  } | null;
 }
 /**
  * This interface was referenced by `Protocol`'s JSON-Schema
@@ -438,6 +495,57 @@ export interface JobListResult {
   jobs: Job[];
   reply_to?: string | null;
   type: 'job.list_result';
+}
+/**
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "PresenceChanged".
+ */
+export interface PresenceChanged {
+  connection_id: string;
+  reply_to?: string | null;
+  state: {
+    [k: string]: unknown;
+  } | null;
+  type: 'presence.changed';
+}
+/**
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "PresenceLeft".
+ */
+export interface PresenceLeft {
+  connection_id: string;
+  reply_to?: string | null;
+  type: 'presence.left';
+}
+/**
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "WorkspaceHistoryResult".
+ */
+export interface WorkspaceHistoryResult {
+  entries: HistoryEntry[];
+  reply_to?: string | null;
+  type: 'workspace.history_result';
+  workspace_id: string;
+}
+/**
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "HistoryEntry".
+ */
+export interface HistoryEntry {
+  at: string;
+  by: HistoryAuthor;
+  changes: {
+    [k: string]: unknown;
+  };
+  version: number;
+}
+/**
+ * This interface was referenced by `Protocol`'s JSON-Schema
+ * via the `definition` "HistoryAuthor".
+ */
+export interface HistoryAuthor {
+  connection_id: string | null;
+  user: string | null;
 }
 /**
  * This interface was referenced by `Protocol`'s JSON-Schema

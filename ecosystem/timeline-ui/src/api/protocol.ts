@@ -14,6 +14,7 @@ import type {
   VideoStatusUpdate,
   WorkspaceCreated,
   WorkspaceDeleted,
+  WorkspaceHistoryResult,
   WorkspaceListResult,
 } from './protocol.gen';
 
@@ -21,6 +22,10 @@ export type * from './protocol.gen';
 export { PROTOCOL_VERSION } from './protocol.gen';
 
 export type ClientMessageType = ClientMessage['type'];
+/** Messages the server answers (`presence.update` has no reply: PROTOCOL.md 10.1; it goes with `send`). */
+export type RequestType = Exclude<ClientMessageType, 'presence.update'>;
+export type RequestMessage = Exclude<ClientMessage, { type: 'presence.update' }>;
+export type RequestOf<T extends RequestType> = Extract<RequestMessage, { type: T }>;
 export type ServerMessageType = ServerMessage['type'];
 export type MessageOf<T extends ClientMessageType> = Extract<ClientMessage, { type: T }>;
 export type EventOf<T extends ServerMessageType> = Extract<ServerMessage, { type: T }>;
@@ -40,9 +45,11 @@ export interface ReplyOf {
   'job.start': JobStatusUpdate;
   'job.cancel': JobStatusUpdate;
   'job.list': JobListResult;
+  'workspace.history': WorkspaceHistoryResult;
+  'workspace.restore': SyncConfirm;
 }
 
-export const FINAL_REPLY: { [K in ClientMessageType]: ReplyOf[K]['type'] } = {
+export const FINAL_REPLY: { [K in RequestType]: ReplyOf[K]['type'] } = {
   ping: 'pong',
   'workspace.list': 'workspace.list_result',
   'workspace.create': 'workspace.created',
@@ -56,6 +63,8 @@ export const FINAL_REPLY: { [K in ClientMessageType]: ReplyOf[K]['type'] } = {
   'job.start': 'job.status_update',
   'job.cancel': 'job.status_update',
   'job.list': 'job.list_result',
+  'workspace.history': 'workspace.history_result',
+  'workspace.restore': 'workspace.sync_confirm',
 };
 
 export type ErrorCode = ErrorMessage['code'];
