@@ -77,6 +77,9 @@ class WorkspaceService:
             admit=admit,
         )
         self.writer = self.updates.writer  # the coalescing writer; delete and reorder wait on it
+        # updates are the pipeline's (app.services.updates): queue one (submit_update) or queue and await it
+        self.submit_update = self.updates.submit_update
+        self.update = self.updates.update
         self.bulk = writes.bulk
         self._project_locks: dict[str, asyncio.Lock] = {}
 
@@ -216,32 +219,6 @@ class WorkspaceService:
             for i, v in renumber(ids).items()
         ]
         await self.writes.update_in_order(project, ops)  # nobody hears of it: the order itself has not changed
-
-    # ---- update: the pipeline (app.services.updates) -----------------------------------------------------
-
-    def submit_update(
-        self,
-        project: str,
-        workspace_id: str,
-        changes: dict[str, Any],
-        *,
-        origin: str | None = None,
-        user: str | None = None,
-    ) -> asyncio.Future[WriteResult]:
-        """Queue an update (synchronously, so per-connection order is the call order). The future resolves
-        once the write holding it is acknowledged."""
-        return self.updates.submit_update(project, workspace_id, changes, origin=origin, user=user)
-
-    async def update(
-        self,
-        project: str,
-        workspace_id: str,
-        changes: dict[str, Any],
-        *,
-        origin: str | None = None,
-        user: str | None = None,
-    ) -> WriteResult:
-        return await self.updates.update(project, workspace_id, changes, origin=origin, user=user)
 
     # ---- history and restore (PROTOCOL.md 10.2) -------------------------------------------------------------
 

@@ -1,8 +1,13 @@
 import { useEffect } from 'react';
 import { AccessChip } from './components/AccessChip';
 import { ConnectionChip } from './components/ConnectionChip';
+import { HistoryDrawer } from './components/HistoryDrawer';
 import { LoginDialog } from './components/LoginDialog';
+import { PresenceBar } from './components/PresenceBar';
 import { Timeline } from './components/Timeline';
+import { UndoButtons } from './components/UndoButtons';
+import { usePresenceFocus } from './components/usePresenceFocus';
+import { useUndoKeys } from './components/useUndoKeys';
 import { useCanEdit, useStore, useStoreState } from './state';
 
 export function App() {
@@ -12,6 +17,8 @@ export function App() {
   const notice = useStoreState((s) => s.notice);
   const needsToken = useStoreState((s) => s.needsToken);
   const editable = useCanEdit();
+  useUndoKeys(store);
+  usePresenceFocus(store);
 
   useEffect(() => {
     document.title = `${project} · Timeline`;
@@ -32,6 +39,8 @@ export function App() {
           </span>
         </div>
         <div className="topbar-actions">
+          <PresenceBar />
+          <UndoButtons />
           <AccessChip />
           <ConnectionChip />
           {editable && (
@@ -49,7 +58,10 @@ export function App() {
           </button>
         </div>
       )}
-      <Timeline />
+      <div className="main-area">
+        <Timeline />
+        <HistoryDrawer />
+      </div>
       {needsToken && <LoginDialog />}
     </div>
   );

@@ -5,6 +5,7 @@ import { adoptTokenFromLocation, projectFromLocation, websocketUrl, WorkspaceCli
 import { StoreProvider, TimelineStore } from './state';
 import './styles.css';
 import './readonly.css';
+import './collab.css';
 
 adoptTokenFromLocation();
 const project = projectFromLocation();

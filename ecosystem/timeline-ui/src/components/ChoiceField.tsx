@@ -1,4 +1,4 @@
-import { useId, useState } from 'react';
+import { useId, useState, type ReactNode } from 'react';
 import { flashProps } from './flash';
 import { humanize } from './labels';
 
@@ -12,18 +12,21 @@ interface Props {
   onChange: (value: string | null) => void;
   /** Another tab just changed it. */
   flash?: boolean;
+  /** Shown beside the field (who else is editing it). */
+  extra?: ReactNode;
 }
 
 /** A select of the recommended values that also takes free text ("Custom…"). */
-export function ChoiceField({ label, name, value, options, onChange, flash = false }: Props) {
+export function ChoiceField({ label, name, value, options, onChange, flash = false, extra }: Props) {
   const id = useId();
   const known = value === '' || options.includes(value);
   const [customMode, setCustomMode] = useState(false);
   const showText = customMode || !known;
   const flashing = flashProps(flash);
   return (
-    <div className="field">
+    <div className="field" data-field={name}>
       <label htmlFor={id}>{label}</label>
+      {extra}
       <select
         {...flashing}
         id={id}

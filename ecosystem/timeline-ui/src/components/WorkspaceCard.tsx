@@ -5,6 +5,7 @@ import { isFlashing, saveState, useCanEdit, useStore, useStoreState, viewOf } fr
 import { AiPanel } from './AiPanel';
 import { FlashAnnouncer, flashProps } from './flash';
 import { ImagePanel } from './ImagePanel';
+import { CardPeers, FieldPeers } from './PeerBadges';
 import { SaveChip } from './SaveChip';
 import { ShotForm } from './ShotForm';
 import { VideoPanel } from './VideoPanel';
@@ -41,6 +42,7 @@ export function WorkspaceCard({ id, index }: { id: string; index: number }) {
     >
       {/* On the card's top edge, outside the header's row: it never takes room from the title. */}
       <SaveChip state={save} error={edits?.error} />
+      <CardPeers workspaceId={id} />
       <FlashAnnouncer keys={flashes} />
       <header className="card-header">
         {editable && (
@@ -71,12 +73,14 @@ export function WorkspaceCard({ id, index }: { id: string; index: number }) {
           className={`title-input${isFlashing(flashes, 'title') ? ' flash' : ''}`}
           aria-label="Shot title"
           data-testid="field-title"
+          data-field="title"
           placeholder={`Shot ${index + 1}`}
           maxLength={200}
           value={workspace.title}
           disabled={!editable}
           onChange={(e) => store.edit(id, { title: e.target.value })}
         />
+        <FieldPeers workspaceId={id} field="title" />
         {editable && (
           <button
             type="button"

@@ -28,3 +28,9 @@ export function fieldLabels(keys: readonly string[] | undefined): string[] {
     .filter((key) => keys?.includes(key))
     .map((key) => FIELD_LABELS[key]);
 }
+
+/** What the form calls a field: `title`, a form key (`prompt`) or `form_data.<key>`; unknown keys humanized. */
+export function fieldLabel(field: string): string {
+  const key = field === 'title' || field.startsWith('form_data.') ? field : `form_data.${field}`;
+  return FIELD_LABELS[key] ?? humanize(key.replace(/^form_data\./, ''));
+}

@@ -1,9 +1,15 @@
 // The store's state and its listeners: one immutable StoreState replaced on every change, read by React with
 // useSyncExternalStore (useTimeline.tsx). The action modules (saving, video, uploads, AI) write through it.
 import type { Access, ConnectionStatus } from '../api';
+import { identityOf } from './identity';
+import { noPeers } from './presence';
+import { emptyTimeline } from './timeline';
 import type { AiState } from './ai';
 import type { CardEdits } from './edits';
 import type { Flashes } from './flash';
+import type { HistoryList } from './history';
+import type { Identity } from './identity';
+import type { Peers } from './presence';
 import type { Timeline } from './timeline';
 import type { UploadState } from './uploads';
 
@@ -31,10 +37,48 @@ export interface StoreState {
   needsToken: boolean;
   /** Per card, the fields (`title`, `form_data.<key>`) another tab changed a moment ago. */
   flashes: Flashes;
+  /** What `connection.ready` says the server supports beyond 1.0 (`presence`, `history`, `jobs`). */
+  features: readonly string[];
+  /** How this tab shows to the others (PROTOCOL.md 10.1). */
+  me: Identity;
+  /** The project's other connections, by connection id (presence.ts). */
+  peers: Peers;
+  /** Names of connections seen, this tab's own as "You" (for the "who" of history entries). */
+  peerNames: Readonly<Record<string, string>>;
+  /** Per card, its history as far as loaded (history.ts); `historyFor`: the card whose drawer is open. */
+  history: Record<string, HistoryList>;
+  historyFor: string | null;
+  /** How many steps this tab can undo and redo (undo.ts). */
+  undo: { undo: number; redo: number };
+}
+
+/** A tab's state before it heard from the server. */
+export function initialState(project: string, access: Access, connection: ConnectionStatus): StoreState {
+  return {
+    project,
+    access,
+    connection,
+    timeline: emptyTimeline,
+    edits: {},
+    ghosts: [],
+    ai: {},
+    uploads: {},
+    videoErrors: {},
+    notice: null,
+    needsToken: false,
+    flashes: {},
+    features: [],
+    me: identityOf(access),
+    peers: noPeers,
+    peerNames: {},
+    history: {},
+    historyFor: null,
+    undo: { undo: 0, redo: 0 },
+  };
 }
 
 /** The parts of the state kept per card id. */
-export type PerCard = 'edits' | 'ai' | 'uploads' | 'videoErrors';
+export type PerCard = 'edits' | 'ai' | 'uploads' | 'videoErrors' | 'history';
 
 export class StateCell {
   private state: StoreState;

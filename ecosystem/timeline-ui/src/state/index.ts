@@ -9,3 +9,7 @@ export { saveState, viewOf, type CardEdits, type SaveState } from './edits';
 export { changedKeys, FLASH_MS, isFlashing, type Flashes } from './flash';
 export { isPatchApplied, isSuggestionApplied } from './suggestions';
 export type { Patch, Timeline } from './timeline';
+export type { Collab } from './collab';
+export { listPeers, peersOn, type Peer, type Peers } from './presence';
+export { colorFor, type Identity } from './identity';
+export { HISTORY_PAGE, type HistoryList } from './history';

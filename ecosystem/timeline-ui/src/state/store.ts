@@ -1,7 +1,8 @@
 // The timeline of one tab: the protocol client, the server's state as this tab knows it, and the local edits.
 // React components read it with useSyncExternalStore (see useTimeline.tsx) and call its actions. This module
 // wires the parts and handles what the server says and the card list (create, delete, reorder); the save
-// pipeline is saving.ts, the picture uploads.ts, the video video.ts, the AI ai.ts, the state itself cell.ts.
+// pipeline is saving.ts, the picture uploads.ts, the video video.ts, the AI ai.ts, the state itself cell.ts;
+// presence, history and undo are `collab` (collab.ts).
 import {
   accessOf,
   canEdit,
@@ -14,12 +15,13 @@ import {
   type WorkspaceClient,
 } from '../api';
 import { AiActions } from './ai';
-import { StateCell, type StoreState } from './cell';
+import { initialState, StateCell, type StoreState } from './cell';
+import { Collab } from './collab';
 import { describe, READ_ONLY } from './describe';
 import { viewOf } from './edits';
 import { changedKeys, FieldFlashes } from './flash';
 import { EDIT_DEBOUNCE_MS, SAVED_CHIP_MS, SavePipeline } from './saving';
-import { applyChanges, applyCreated, applyDeleted, applyOrder, applySnapshot, applyVideo, emptyTimeline, type Patch } from './timeline';
+import { applyChanges, applyCreated, applyDeleted, applyOrder, applySnapshot, applyVideo, type Patch } from './timeline';
 import { UploadActions } from './uploads';
 import { VideoActions } from './video';
 
@@ -48,6 +50,8 @@ export class TimelineStore {
   private readonly video: VideoActions;
   private readonly ai: AiActions;
   private readonly flashes: FieldFlashes;
+  /** Presence, the history drawer and undo (PROTOCOL.md 10). */
+  readonly collab: Collab;
   /** A reorder happened since the last snapshot: our order_index values may be stale. */
   private orderIndexStale = false;
   private readonly token: () => string | null;
@@ -57,30 +61,19 @@ export class TimelineStore {
     this.newCardForm = options.newCardForm ?? DEFAULT_FORM;
     const now = options.now ?? (() => Date.now());
     this.token = options.token ?? getToken;
-    this.cell = new StateCell({
-      project: options.project,
-      access: accessOf(this.token()),
-      connection: this.client.status,
-      timeline: emptyTimeline,
-      edits: {},
-      ghosts: [],
-      ai: {},
-      uploads: {},
-      videoErrors: {},
-      notice: null,
-      needsToken: false,
-      flashes: {},
-    });
+    this.cell = new StateCell(initialState(options.project, accessOf(this.token()), this.client.status));
     this.saving = new SavePipeline(this.cell, this.client, {
       debounceMs: options.debounceMs ?? EDIT_DEBOUNCE_MS,
       savedChipMs: options.savedChipMs ?? SAVED_CHIP_MS,
       now,
       onNotFound: (id) => this.forget(id),
+      onSaved: (id, before, after, at) => this.collab.saved(id, before, after, at),
     });
     this.uploads = new UploadActions(this.cell);
     this.video = new VideoActions(this.cell, this.client, this.saving);
     this.ai = new AiActions(this.cell, this.client, this.saving, now);
     this.flashes = new FieldFlashes((flashes) => this.cell.set({ flashes }));
+    this.collab = new Collab(this.cell, this.client, this.saving, { readOnly: () => this.readOnly(), now });
   }
 
   // ---- store plumbing ---------------------------------------------------------------------------------
@@ -102,6 +95,7 @@ export class TimelineStore {
       this.client.onStatus((status) => this.onStatus(status)),
       this.client.onSnapshot((workspaces) => this.onSnapshot(workspaces)),
       this.client.onMessage((message, own) => this.onMessage(message, own)),
+      this.collab.attach(),
     );
     this.client.start();
   }
@@ -110,6 +104,7 @@ export class TimelineStore {
     for (const off of this.unsubscribe.splice(0)) off();
     this.saving.stop();
     this.flashes.stop();
+    this.collab.stop();
     this.client.stop();
   }
 
@@ -131,6 +126,9 @@ export class TimelineStore {
   private onMessage(message: ServerMessage, own: boolean): void {
     const t = this.state.timeline;
     switch (message.type) {
+      case 'connection.ready':
+        this.set({ features: message.features ?? [] });
+        return;
       case 'workspace.created':
         if (own) return;
         if (this.orderIndexStale) {
@@ -174,6 +172,7 @@ export class TimelineStore {
   private forget(id: string): void {
     this.saving.forget(id);
     this.flashes.forget(id);
+    this.collab.forget(id);
     const edits = { ...this.state.edits };
     delete edits[id];
     this.set({ timeline: applyDeleted(this.state.timeline, id), edits });
@@ -243,6 +242,7 @@ export class TimelineStore {
   edit(id: string, patch: Patch): void {
     if (this.readOnly()) return;
     this.saving.edit(id, patch);
+    this.collab.presence.typed(id);
   }
 
   /** Send the draft of a card now. */
@@ -292,6 +292,7 @@ export class TimelineStore {
   setToken(token: string): void {
     storeToken(token);
     this.set({ needsToken: false, access: accessOf(token) });
+    this.collab.presence.identityChanged();
     this.client.reconnectNow();
   }
 
