@@ -23,6 +23,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from app.db import DatabaseHealth, HistoryDoc, JobDoc, PollerLease, PresenceDoc, WorkspaceDoc, connect
 from app.jobs import JobEngine, JobServices, load_kinds
 from app.media import MediaStore
+from app.media_fetch import MediaFetcher
 from app.metrics import Metrics
 from app.poller import Poller
 from app.realtime.fanout import ChangeStreamFanout, LocalFanout
@@ -35,6 +36,7 @@ from app.services.video import VideoService
 from app.services.workspaces import WorkspaceService
 from app.settings import Settings
 from app.writes import History, WritePath
+from providers.image import MAX_PICTURE_BYTES, Fetch
 
 
 def _environment() -> dict[str, str]:
@@ -110,6 +112,23 @@ def _count(metrics: Metrics, stream: ChangeStreamFanout) -> None:
     )
 
 
+def _picture_fetch(providers: ProviderPool) -> Callable[[str], Fetch]:
+    """Pictures an image provider answers with a URL come through the media policy of ``app.media_fetch`` (https,
+    no internal address, bounded), as finished videos do."""
+    fetcher = MediaFetcher(max_bytes=MAX_PICTURE_BYTES)
+
+    def fetch_for(name: str) -> Fetch:
+        trusted = providers.config(name).base_url or None
+
+        async def fetch(url: str) -> bytes:
+            async with fetcher.open(url, trusted_base=trusted) as chunks:
+                return b"".join([chunk async for chunk in chunks])
+
+        return fetch
+
+    return fetch_for
+
+
 async def _presence(stack: contextlib.AsyncExitStack, settings: Settings, hub: Hub, *, serving: bool) -> Presence:
     """PROTOCOL.md 10.1: in this process (FANOUT=local), or in the ``presence`` collection, whose change stream
     brings every process's presence to this one's connections (FANOUT=changestream)."""
@@ -147,6 +166,7 @@ async def assemble(
 
     providers = ProviderPool(settings, _environment(), metrics=metrics)
     stack.push_async_callback(providers.aclose)
+    providers.fetch_for = _picture_fetch(providers)
     cleanups: set[asyncio.Task[None]] = set()  # provider cancels and job cancels of deleted workspaces
     stack.push_async_callback(settle, cleanups, 10.0, "the clean-ups of deleted workspaces")
     background(stack, db_health.run(), "db-health", stop=None, timeout=1.0)
@@ -207,7 +227,7 @@ async def assemble(
     engine = JobEngine(
         jobs_writes,
         load_kinds(),
-        JobServices(workspaces=workspaces, providers=providers, settings=settings),
+        JobServices(workspaces=workspaces, providers=providers, settings=settings, media=media),
         lease_s=settings.job_lease_s,
         timeout_s=settings.job_timeout_s,
         concurrency={"export": settings.export_concurrency},

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     mongodb_db: str = "workspace_server"
     video_provider: str = "local"
     llm_provider: str = "offline"
+    image_provider: str = "local"  # PROTOCOL.md 8.5: keyframes painted offline by default
+    tts_provider: str = "local"  # narration spoken offline by default (the speech extra)
     public_base_url: str | None = None
     auth_token: SecretStr | None = None
     allowed_origins: str | None = None

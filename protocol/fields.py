@@ -52,6 +52,7 @@ SERVER_OWNED_FIELDS: Final = frozenset(
         "created_at",
         "updated_at",
         "create_msg_id",
+        "narration_audio",  # 1.1 (PROTOCOL.md 8.5): set by the narration job
     }
 )
 

@@ -56,6 +56,8 @@ class Workspace(_Model):
     version: int
     created_at: str
     updated_at: str
+    # 1.1 (PROTOCOL.md 8.5): {"url", "duration_s", "provider", "voice", "text"} once a narration job spoke it
+    narration_audio: dict[str, Any] | None = None
 
 
 class PresenceEntry(_Model):

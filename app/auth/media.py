@@ -37,8 +37,12 @@ def _owners(database: AsyncDatabase[dict[str, Any]]) -> AsyncCollection[dict[str
 
 async def record_owner(runtime: Runtime, path: str, project: str) -> None:
     """``path`` is ``uploads/<name>`` or ``media/<name>``."""
-    database = runtime.workspaces.collection.database
-    await _owners(database).update_one({"_id": path}, {"$set": {"project": project}}, upsert=True)
+    await remember_owner(runtime.workspaces.collection, path, project)
+
+
+async def remember_owner(workspaces: AsyncCollection[dict[str, Any]], path: str, project: str) -> None:
+    """Record that ``path`` belongs to ``project`` (``media_owners`` is in the database of ``workspaces``)."""
+    await _owners(workspaces.database).update_one({"_id": path}, {"$set": {"project": project}}, upsert=True)
 
 
 async def owner_of(workspaces: AsyncCollection[dict[str, Any]], path: str) -> str | None:

@@ -45,6 +45,7 @@ class WorkspaceDoc(Document):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     create_msg_id: str | None = None  # "<project>/<message id>" of the create that made it
+    narration_audio: dict[str, Any] | None = None  # set by the narration job (PROTOCOL.md 8.5)
 
     class Settings:
         name = "workspaces"

@@ -56,4 +56,5 @@ def workspace_to_wire(raw: dict[str, Any]) -> Workspace:
         version=raw["version"],
         created_at=iso(raw["created_at"]) or "",
         updated_at=iso(raw["updated_at"]) or "",
+        narration_audio=raw.get("narration_audio"),
     )

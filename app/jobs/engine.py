@@ -326,6 +326,7 @@ class JobEngine:
             report=run.report,
             commit=run.commit,
             child=lambda kind, params, workspace_id, key: self.run_child(run, kind, params, workspace_id, key),
+            workspace_id=run.raw.get("workspace_id"),
         )
 
     def _ended(self, run: RunningJob, status: str) -> None:

@@ -14,12 +14,15 @@ from app.errors import AppError
 from protocol import Job, codes
 
 if TYPE_CHECKING:
+    from app.media import MediaStore
     from app.services.providers import ProviderPool
     from app.services.workspaces import WorkspaceService
     from app.settings import Settings
 
 JOB_KINDS: dict[str, str] = {
     "storyboard": "app.jobs.storyboard:StoryboardKind",
+    "keyframe": "app.jobs.keyframe:KeyframeKind",
+    "narration": "app.jobs.narration:NarrationKind",
 }
 
 # Jobs of one kind that run at once in one process (EXPORT_CONCURRENCY sets "export" when it exists).
@@ -33,6 +36,7 @@ class JobServices:
     workspaces: WorkspaceService
     providers: ProviderPool
     settings: Settings
+    media: MediaStore | None = None  # keyframes and narration store what they make
 
 
 class JobLost(Exception):
@@ -51,6 +55,7 @@ class JobContext:
     commit: Callable[[], Awaitable[None]]  # the point of no return; raises JobLost when it is too late
     # (kind, params, workspace_id, key) -> the child job once it ended (see run_child)
     child: Callable[[str, dict[str, Any], str | None, str], Awaitable[Job]] | None = None
+    workspace_id: str | None = None  # the shot of a keyframe or narration job
 
     async def progress(self, progress: int, stage: str | None = None) -> None:
         await self.report(progress, stage)

@@ -28,6 +28,10 @@ from providers import (
     create_video_provider,
 )
 from providers.http import make_client
+from providers.image import IMAGE_PROVIDERS, Fetch, ImageProvider, create_image_provider
+from providers.speech import SPEECH_PROVIDERS, SpeechProvider, create_speech_provider
+
+KEYLESS = frozenset({"local", "offline", "ollama"})  # providers that work without an API key
 
 
 class ProviderPool:
@@ -37,6 +41,10 @@ class ProviderPool:
         self.metrics = metrics
         self._video: dict[str, VideoProvider] = {}
         self._llm: dict[str, LLMProvider] = {}
+        self._image: dict[str, ImageProvider] = {}
+        self._speech: dict[str, SpeechProvider] = {}
+        # set by the app: the guarded download (app.media_fetch) image providers answering with a URL go through
+        self.fetch_for: Callable[[str], Fetch] | None = None
         self._clients: dict[str, httpx.AsyncClient] = {}
         self.on_change: Callable[[str], None] | None = None  # set by the app: the poller's poke
 
@@ -113,8 +121,37 @@ class ProviderPool:
             self._llm[name] = create_llm_provider(self.config(name), self.client(name))
         return self._llm[name]
 
+    def require_key(self, name: str, what: str) -> None:
+        """``unavailable`` (503) when provider ``name`` needs an API key and has none (PROTOCOL.md 8.2)."""
+        if name not in KEYLESS and not self.config(name).api_key:
+            raise AppError(codes.UNAVAILABLE, f"the {what} provider {name!r} is not configured (no API key)")
+
+    def image(self, name: str | None = None) -> ImageProvider:
+        name = name or self.settings.image_provider
+        if name not in IMAGE_PROVIDERS:
+            known = ", ".join(sorted(IMAGE_PROVIDERS))
+            raise AppError(codes.INVALID_MESSAGE, f"params.provider: unknown image provider {name!r}; known: {known}")
+        if name not in self._image:
+            fetch = self.fetch_for(name) if self.fetch_for is not None else None
+            self._image[name] = create_image_provider(self.config(name), self.client(name), fetch=fetch)
+        return self._image[name]
+
+    def speech(self, name: str | None = None) -> SpeechProvider:
+        name = name or self.settings.tts_provider
+        if name not in SPEECH_PROVIDERS:
+            known = ", ".join(sorted(SPEECH_PROVIDERS))
+            raise AppError(codes.INVALID_MESSAGE, f"params.provider: unknown speech provider {name!r}; known: {known}")
+        if name not in self._speech:
+            self._speech[name] = create_speech_provider(self.config(name), self.client(name))
+        return self._speech[name]
+
     async def aclose(self) -> None:
-        providers: list[VideoProvider | LLMProvider] = [*self._video.values(), *self._llm.values()]
+        providers: list[VideoProvider | LLMProvider | ImageProvider | SpeechProvider] = [
+            *self._video.values(),
+            *self._llm.values(),
+            *self._image.values(),
+            *self._speech.values(),
+        ]
         for provider in providers:
             try:
                 await provider.aclose()

@@ -37,6 +37,7 @@ Key = tuple[str, str]  # (project, workspace id)
 
 _FORM_CACHE_SIZE = 10_000
 _PLAIN_FIELDS = ("title", "image_path", "image_url")
+_CLIENT_KEYS = frozenset({*_PLAIN_FIELDS, "form_data"})
 _CACHED_FIELDS = {"form_data": 1, "version": 1, "title": 1, "image_path": 1, "image_url": 1}
 _VERSION_RETRIES = 5
 
@@ -226,16 +227,13 @@ class UpdatePipeline:
             result = WriteResult(cached.version + 1, iso(now) or "")
             events = _events(workspace_id, [patches[i] for i in accepted], merged, result)
             last = patches[accepted[-1]]  # coalesced patches of several senders: the entry names the last one
-            record = History.entry(
-                project,
-                workspace_id,
-                result.version,
-                merged,
-                {**fields, "form_data": form},
-                now,
-                origin=last.origin,
-                user=last.user,
-            )
+            client = {k: v for k, v in merged.items() if k in _CLIENT_KEYS}  # server-owned ones make no entry
+            record = None
+            if client:
+                state = {**{k: fields.get(k) for k in _PLAIN_FIELDS}, "form_data": form}
+                record = History.entry(
+                    project, workspace_id, result.version, client, state, now, origin=last.origin, user=last.user
+                )
             started = time.perf_counter()
             # Guarded by the version the merge was computed from, so when it matches the new version is known
             # (old + 1): update_one suffices, no document comes back.

@@ -304,6 +304,9 @@ export interface Workspace {
   id: string;
   image_path: string | null;
   image_url: string | null;
+  narration_audio: {
+    [k: string]: unknown;
+  } | null;
   order_index: number;
   project: string;
   title: string;

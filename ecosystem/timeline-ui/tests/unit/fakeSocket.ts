@@ -77,6 +77,7 @@ export function workspace(id: string, fields: Partial<Workspace> = {}): Workspac
     form_data: {},
     video: { status: 'idle', progress: 0, provider: null, task_id: null, url: null, source_url: null, error: null, updated_at: null },
     ai_collaboration: [],
+    narration_audio: null,
     version: 1,
     created_at: '2026-01-01T00:00:00Z',
     updated_at: '2026-01-01T00:00:00Z',
