@@ -23,6 +23,7 @@ JOB_KINDS: dict[str, str] = {
     "storyboard": "app.jobs.storyboard:StoryboardKind",
     "keyframe": "app.jobs.keyframe:KeyframeKind",
     "narration": "app.jobs.narration:NarrationKind",
+    "export": "app.jobs.export:ExportKind",
 }
 
 # Jobs of one kind that run at once in one process (EXPORT_CONCURRENCY sets "export" when it exists).
