@@ -227,7 +227,7 @@ async def assemble(
     engine = JobEngine(
         jobs_writes,
         load_kinds(),
-        JobServices(workspaces=workspaces, providers=providers, settings=settings, media=media),
+        JobServices(workspaces=workspaces, providers=providers, settings=settings, media=media, video=video),
         lease_s=settings.job_lease_s,
         timeout_s=settings.job_timeout_s,
         concurrency={"export": settings.export_concurrency},

@@ -16,6 +16,7 @@ from protocol import Job, codes
 if TYPE_CHECKING:
     from app.media import MediaStore
     from app.services.providers import ProviderPool
+    from app.services.video import VideoService
     from app.services.workspaces import WorkspaceService
     from app.settings import Settings
 
@@ -24,6 +25,7 @@ JOB_KINDS: dict[str, str] = {
     "keyframe": "app.jobs.keyframe:KeyframeKind",
     "narration": "app.jobs.narration:NarrationKind",
     "export": "app.jobs.export:ExportKind",
+    "film": "app.jobs.film:FilmKind",
 }
 
 # Jobs of one kind that run at once in one process (EXPORT_CONCURRENCY sets "export" when it exists).
@@ -38,6 +40,7 @@ class JobServices:
     providers: ProviderPool
     settings: Settings
     media: MediaStore | None = None  # keyframes and narration store what they make
+    video: VideoService | None = None  # the film's videos, as video.generate makes them
 
 
 class JobLost(Exception):
