@@ -117,7 +117,10 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         finally:
             runtime.hub.remove(conn)
             if runtime.presence is not None:
-                await runtime.presence.leave(conn.id)  # the others hear presence.left
+                try:
+                    await runtime.presence.leave(conn.id)  # the others hear presence.left
+                except Exception:  # the close goes on; another process's sweep removes a seat left behind
+                    logger.exception("presence of {} not released", conn.id)
             runtime.metrics.connections.dec()
             await conn.stop()
             with logger.contextualize(sub=conn.principal.sub):

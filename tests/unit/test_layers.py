@@ -21,6 +21,10 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app/jobs": ("app.realtime", "app.api", "app.main", "app.assembly", "app.runtime"),
     "app/poller.py": ("app.realtime", "app.api", "app.main", "app.assembly", "app.runtime"),
     "app/leases.py": ("app",),
+    # the film renderer: ffmpeg and files only, nothing of the app but itself
+    "app/film": tuple(
+        f"app.{p.stem}" for p in sorted((ROOT / "app").iterdir()) if p.stem not in ("film", "__init__", "__pycache__")
+    ),
 }
 
 
