@@ -150,7 +150,12 @@ class LiveServer:
             await client.ws.close()
         if self.server is not None and self.task is not None:
             self.server.should_exit = True
-            await asyncio.wait_for(self.task, 30)
+            done, _ = await asyncio.wait([self.task], timeout=60)  # the lifespan's own limits add up to less
+            if not done:  # say what the shutdown still waits for, then fail
+                pending = sorted(t.get_name() for t in asyncio.all_tasks() if not t.done())
+                self.task.cancel()
+                raise TimeoutError(f"the server did not stop within 60 s; tasks still running: {pending}")
+            self.task.result()
 
 
 class ServerProcess:
