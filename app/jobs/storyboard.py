@@ -29,7 +29,6 @@ SYSTEM: Final = (
     'soft_daylight, night, low_key, "duration_s": number 3-8, "narration": the line a voice says over the shot}]}. '
     "Keep the story's order."
 )
-KEYLESS: Final = frozenset({"offline", "ollama"})  # LLM providers that work without an API key
 _SENTENCE: Final = re.compile(r"(?<=[.!?…])\s+")
 
 
@@ -82,10 +81,8 @@ class StoryboardKind:
         if not checked.story.strip():
             raise AppError(codes.INVALID_MESSAGE, "params.story: must hold some text")
         provider = checked.provider or services.settings.llm_provider
-        llm = services.providers.llm(provider)  # an unknown provider: unavailable, before anything is stored
-        config = getattr(llm, "config", None)
-        if getattr(llm, "needs_key", provider not in KEYLESS) and config is not None and not config.api_key:
-            raise AppError(codes.UNAVAILABLE, f"provider: {provider} is not configured (no API key)")
+        services.providers.llm(provider)  # an unknown provider: unavailable, before anything is stored
+        services.providers.require_key(provider, "LLM")  # no key: unavailable (one rule for every kind)
         return {**checked.model_dump(), "provider": provider}
 
     async def run(self, ctx: JobContext) -> dict[str, Any]:
