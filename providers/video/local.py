@@ -150,6 +150,7 @@ class LocalProvider:
         self.config = config
         self.work_dir = Path(config.work_dir or "render")
         self.budget = RenderBudget(max_concurrent, max_pixels)
+        self._in_order = asyncio.Lock()  # FIFO: renders enter the budget in submission order
         self._renders: dict[str, _Render] = {}
         self._notify = ProgressNotifier(config.on_change)  # progress pushed as it renders (providers/base.py)
 
@@ -196,13 +197,18 @@ class LocalProvider:
 
     async def _render(self, render: _Render, job: VideoJob, folder: Path) -> None:
         frame, picture = frame_size(job.aspect_ratio), folder / "picture"
+        # Renders join the budget's queue in the order they were submitted: the decode before it runs in a thread,
+        # and a later, smaller picture must not overtake an earlier one there.
+        async with self._in_order:
+            try:
+                decoded = await asyncio.to_thread(decoded_pixels, picture, frame)
+            except Image.DecompressionBombError as exc:  # past Pillow's limit (~179 MP): not decoded at all
+                render.state, render.error = "failed", f"the picture is too large to render: {exc}"[:500]
+                return
+            # while it is prepared a render holds the decoded picture; then only the prepared one (<= HEADROOM^2)
+            ticket = self.budget.enter(decoded or frame[0] * frame[1] * HEADROOM**2)
         try:
-            decoded = await asyncio.to_thread(decoded_pixels, picture, frame)
-        except Image.DecompressionBombError as exc:  # past Pillow's limit (~179 MP): not decoded at all
-            render.state, render.error = "failed", f"the picture is too large to render: {exc}"[:500]
-            return
-        # while it is prepared a render holds the decoded picture; then only the prepared one (<= HEADROOM^2 frames)
-        async with self.budget.hold(decoded or frame[0] * frame[1] * HEADROOM**2) as ticket:
+            await ticket.admitted.wait()
             if render.state == "cancelled":
                 return
             render.state = "generating"
@@ -213,6 +219,8 @@ class LocalProvider:
             except (OSError, ValueError):
                 source = picture  # not a picture Pillow can read: ffmpeg tries, and says why it cannot
             await self._ffmpeg(render, job, folder, source)
+        finally:
+            self.budget.release(ticket)
 
     async def _ffmpeg(self, render: _Render, job: VideoJob, folder: Path, source: Path) -> None:
         tmp, out = folder / "video.part.mp4", folder / "video.mp4"
