@@ -135,7 +135,7 @@ class UpdatePipeline:
         self.on_write = on_write  # (seconds, updates in the write), for metrics
         self.media = media
         self.writer: CoalescingWriter[Key, Patch, WriteResult] = CoalescingWriter(
-            self._flush, debounce_s=debounce_s, max_wait_s=max_wait_s, admit=admit
+            self._flush, debounce_s=debounce_s, max_wait_s=max_wait_s, admit=admit, gate=writes.bulk.ready
         )
         self._forms: OrderedDict[Key, _Cached] = OrderedDict()
         self.coalesced_updates = 0  # updates that shared a write with an earlier one

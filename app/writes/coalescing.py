@@ -6,6 +6,11 @@ were submitted. ``flush(key, items)`` returns one result per item (a value or an
 does not fail the others; each ``submit`` resolves only when the flush holding its item has returned, which
 is after the database acknowledged the write. With ``debounce_s == 0`` an idle key is flushed at once.
 
+``gate()``, when given, is awaited before each flush takes its items (after the debounce): while it waits, more
+items join. The update pipeline passes the bulk updater's ``ready``: while the database is busy with one
+``bulk_write`` a workspace's updates keep gathering, so the next write of that workspace holds more of them (an
+idle database is written at once: no latency is added when nothing is in flight).
+
 ``admit()``, when given, is asked before an item is queued and again before each flush; when it raises, the
 item (or every item of that flush) fails with its exception and nothing is flushed. The server passes the
 database monitor's ``require``: while the database is down, updates fail at once instead of queueing behind
@@ -47,8 +52,10 @@ class CoalescingWriter(Generic[K, T, R]):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         admit: Callable[[], None] | None = None,
+        gate: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._flush = flush
+        self._gate = gate
         self._admit = admit
         self._debounce = debounce_s
         self._max_wait = max(max_wait_s, 0.0)
@@ -94,6 +101,12 @@ class CoalescingWriter(Generic[K, T, R]):
         if futures:
             await asyncio.gather(*futures, return_exceptions=True)
 
+    async def settled(self, key: K) -> None:
+        """Wait until the flush of ``key`` in flight now, if any, has returned (not the items queued after it)."""
+        state = self._keys.get(key)
+        if state is not None and state.in_flight:
+            await asyncio.gather(*state.in_flight, return_exceptions=True)
+
     @property
     def busy_keys(self) -> int:
         return len(self._keys)
@@ -102,6 +115,8 @@ class CoalescingWriter(Generic[K, T, R]):
         try:
             while state.items:
                 await self._debounce_wait(state)
+                if self._gate is not None:
+                    await self._gate()
                 items, futures = state.items, state.futures
                 state.items, state.futures, state.in_flight = [], [], futures
                 refused = self._refusal()

@@ -328,3 +328,43 @@ async def test_flushes_counter_counts_flush_calls() -> None:
     while rec.gates:
         await rec.release()
     assert len(rec.batches) == 3 and writer.flushes == 3 and writer.items_written == 12
+
+
+async def test_a_gate_holds_the_flush_and_what_arrives_meanwhile_joins_it() -> None:
+    """``gate`` (the bulk updater's ``ready``): while it waits the key's items keep gathering, and the flush that
+    follows takes them all; an open gate adds no wait."""
+    rec = Recorder()
+    opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    waits: list[int] = []
+
+    async def gate() -> None:
+        waits.append(1)
+        if not opened.done():
+            await opened
+
+    writer = CoalescingWriter(rec, gate=gate)
+    first = [writer.submit("a", 1)]
+    await settle()
+    first += [writer.submit("a", i) for i in (2, 3)]
+    await settle()
+    assert rec.batches == [] and not any(f.done() for f in first)
+    opened.set_result(None)
+    await settle()
+    assert rec.batches == [("a", [1, 2, 3])] and [f.result() for f in first] == ["a:1", "a:2", "a:3"]
+    assert (await writer.submit("a", 4)) == "a:4" and rec.batches[-1] == ("a", [4]) and len(waits) == 2
+
+
+async def test_settled_waits_for_the_flush_in_flight_only() -> None:
+    rec = Recorder(hold=True)
+    writer = CoalescingWriter(rec)
+    writer.submit("a", 1)
+    await settle()
+    later = writer.submit("a", 2)  # queued behind the flush in flight
+    waiter = asyncio.ensure_future(writer.settled("a"))
+    await settle()
+    assert not waiter.done()
+    await rec.release()
+    assert waiter.done() and not later.done()  # the flush of item 2 is in flight now, and not waited for
+    await writer.settled("b")  # a key with nothing in flight: returns at once
+    await rec.release()
+    assert later.result() == "a:2"
