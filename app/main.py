@@ -15,11 +15,13 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from app.api.audio_upload import upload_audio
 from app.api.callbacks import provider_callback
 from app.api.direct_upload import commit_upload, presign_upload
 from app.api.generate import ai_suggest, cancel_video, generate_video
 from app.api.health import health, livez, metrics, protocol, readyz  # livez, readyz
 from app.api.jobs import cancel_job, get_job, list_jobs, start_job
+from app.api.projects import list_projects, project_timeline
 from app.api.responses import app_error_handler, http_exception_handler
 from app.api.uploads import upload_image
 from app.api.workspaces import get_workspace, list_workspaces, workspace_history
@@ -47,6 +49,7 @@ def _routes(settings: Settings, media: MediaStore) -> list[Any]:
         Route("/api/workspaces/{workspace_id}", get_workspace, methods=["GET"]),
         Route("/api/workspaces/{workspace_id}/history", workspace_history, methods=["GET"]),  # PROTOCOL.md 10.2
         Route("/api/upload/image", upload_image, methods=["POST"]),
+        Route("/api/upload/audio", upload_audio, methods=["POST"]),  # PROTOCOL.md 8.4
         Route("/api/upload/presign", presign_upload, methods=["POST"]),
         Route("/api/upload/commit", commit_upload, methods=["POST"]),
         Route("/api/generate/video", generate_video, methods=["POST"]),
@@ -56,6 +59,8 @@ def _routes(settings: Settings, media: MediaStore) -> list[Any]:
         Route("/api/jobs", list_jobs, methods=["GET"]),
         Route("/api/jobs/{job_id}", get_job, methods=["GET"]),
         Route("/api/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
+        Route("/api/projects", list_projects, methods=["GET"]),  # PROTOCOL.md 8.4
+        Route("/api/projects/{project}/timeline.otio", project_timeline, methods=["GET"]),
         WebSocketRoute("/ws", websocket_endpoint),
         # access per project checked in front of whatever the store answers (files or 307s)
         Mount("/uploads", MediaAccess(media.app("uploads"), "uploads"), name="uploads"),

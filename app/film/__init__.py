@@ -2,6 +2,7 @@
 an SRT sidecar and an OpenTimelineIO file, made by ffmpeg. It knows nothing of the rest of the app: the job kind
 that calls it turns workspaces into ``FilmShot``s and params into ``ExportOptions``."""
 
+from app.film.ffmpeg import kill_strays
 from app.film.model import (
     BadMedia,
     ExportOptions,
@@ -23,5 +24,6 @@ __all__ = [
     "NothingToExport",
     "RenderFailed",
     "frame_size",
+    "kill_strays",
     "render_film",
 ]

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+import signal
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -205,3 +207,36 @@ async def run_ffmpeg(
         await asyncio.gather(errors, return_exceptions=True)
     if code != 0:
         raise RenderFailed(f"ffmpeg exited with {code}", " | ".join(line for line in tail if line)[-800:])
+
+
+# strays ------------------------------------------------------------------------------------------------------
+
+PROC = Path("/proc")
+
+
+def _inside(path: str, folders: Sequence[str]) -> bool:
+    return any(path == f or path.startswith(f + os.sep) for f in folders)
+
+
+def kill_strays(folders: Sequence[Path]) -> int:
+    """SIGKILL every process of this user working in one of ``folders`` (its working directory or an argument
+    inside one): the ffmpeg of a render whose process died (SIGKILL, a crash) goes on rendering as an orphan, since
+    nothing kills a child when its parent dies. Linux (/proc) only; elsewhere nothing is found. Blocking: call it
+    in a thread. Returns how many processes were killed."""
+    names = sorted({str(f) for f in folders} | {os.path.realpath(f) for f in folders})
+    if not names or not PROC.is_dir():
+        return 0
+    killed = 0
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            cwd = os.readlink(entry / "cwd")
+        except OSError:  # gone meanwhile, or not ours to look at
+            continue
+        if _inside(cwd, names) or any(_inside(arg, names) for arg in argv):
+            with contextlib.suppress(OSError):
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed += 1
+    return killed

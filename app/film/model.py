@@ -59,7 +59,8 @@ class FilmShot:
     camera_movement: str | None = None  # how a still moves (app/film/still.py)
     narration: Path | None = None  # audio laid under the clip from its start
     narration_text: str | None = None  # the subtitle cue of that audio
-    media_url: str | None = None  # what the OTIO clip points at; default the file's own URI
+    media_url: str | None = None  # what the OTIO clip points at when the video is shown; default the file's URI
+    picture_url: str | None = None  # what it points at when the picture is shown instead; default the file's URI
     narration_url: str | None = None  # what the OTIO narration clip points at; default the file's own URI
 
 

@@ -56,7 +56,7 @@ def _video_track(plan: FilmPlan) -> Any:
         if k + 1 < len(segs):
             end = segs[k + 1].start_frame + segs[k + 1].transition_in // 2 - seg.start_frame
         reference = otio.schema.ExternalReference(
-            target_url=_url(seg.shot.media_url, seg.source),
+            target_url=_url(seg.shot.media_url if seg.kind == "video" else seg.shot.picture_url, seg.source),
             available_range=_range(0, seg.frames, fps) if seg.kind == "video" else None,
         )
         metadata: dict[str, Any] = {"kind": seg.kind, "shot_index": seg.shot_index}

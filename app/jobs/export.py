@@ -8,6 +8,7 @@ picture, after ``missing``) fails with ``invalid_message``; a cancel kills ffmpe
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import shutil
 import tempfile
@@ -15,11 +16,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth import remember_owner
 from app.errors import AppError
-from app.film import BadMedia, ExportOptions, FilmShot, NothingToExport, frame_size, render_film
+from app.film import BadMedia, ExportOptions, FilmShot, NothingToExport, frame_size, kill_strays, render_film
 from app.jobs.registry import JobContext, JobServices, validate_params
 from app.media import MediaStore
 from protocol import Workspace, codes
@@ -56,22 +58,62 @@ async def _copy(media: MediaStore, url: str | None, folder: Path, stem: str) -> 
     return target
 
 
-async def _shot(media: MediaStore, shot: Workspace, folder: Path, n: int, params: ExportParams) -> FilmShot:
+def shot_media(shot: Workspace, params: ExportParams) -> tuple[str | None, str | None, dict[str, Any]]:
+    """The URLs of what a shot brings to the film: its finished video, its picture, and its narration audio
+    (``{}`` when there is none or ``narration`` is off)."""
+    picture_url = shot.image_url or (f"/{shot.image_path}" if shot.image_path else None)
+    video_url = shot.video.url if shot.video.status == "completed" else None
+    audio = (shot.narration_audio if params.narration else None) or {}
+    return video_url, picture_url, audio
+
+
+def film_shot(
+    shot: Workspace, n: int, params: ExportParams, *, video: Path | None, picture: Path | None, narration: Path | None
+) -> FilmShot:
+    """The shot as the film sees it, given the files standing for its video, picture and narration (copies here;
+    ``app.timeline`` passes stand-ins it never opens)."""
     form = shot.form_data
     duration = form.get("duration_s")
-    picture_url = shot.image_url or (f"/{shot.image_path}" if shot.image_path else None)
-    audio = shot.narration_audio if params.narration else None
-    video_url = shot.video.url if shot.video.status == "completed" else None
+    video_url, picture_url, audio = shot_media(shot, params)
+    narration_url = audio.get("url")
     return FilmShot(
         title=shot.title or f"Shot {n + 1}",
         duration_s=float(duration) if isinstance(duration, int | float) and not isinstance(duration, bool) else 5.0,
+        video=video,
+        picture=picture,
+        camera_movement=form.get("camera_movement") if isinstance(form.get("camera_movement"), str) else None,
+        narration=narration,
+        narration_text=audio.get("text"),
+        media_url=video_url,
+        picture_url=picture_url,
+        narration_url=narration_url if isinstance(narration_url, str) else None,
+    )
+
+
+async def _shot(media: MediaStore, shot: Workspace, folder: Path, n: int, params: ExportParams) -> FilmShot:
+    video_url, picture_url, audio = shot_media(shot, params)
+    return film_shot(
+        shot,
+        n,
+        params,
         video=await _copy(media, video_url, folder, f"{n:03d}-video"),
         picture=await _copy(media, picture_url, folder, f"{n:03d}-picture"),
-        camera_movement=form.get("camera_movement") if isinstance(form.get("camera_movement"), str) else None,
-        narration=await _copy(media, (audio or {}).get("url"), folder, f"{n:03d}-narration"),
-        narration_text=(audio or {}).get("text"),
-        media_url=video_url or picture_url,
-        narration_url=(audio or {}).get("url"),
+        narration=await _copy(media, audio.get("url"), folder, f"{n:03d}-narration"),
+    )
+
+
+def _clear_earlier_runs(job_id: str) -> None:
+    """A run of this job whose process died (SIGKILL, a crash) left its scratch folder behind, and maybe its
+    ffmpeg still rendering into it: kill what works there and remove the folders, before this run makes its own.
+    Blocking: call it in a thread."""
+    earlier = [p for p in Path(tempfile.gettempdir()).glob(f"export-{job_id}-*") if p.is_dir()]
+    if not earlier:
+        return
+    killed = kill_strays(earlier)
+    for folder in earlier:
+        shutil.rmtree(folder, ignore_errors=True)
+    logger.info(
+        "export {}: removed {} folder(s) of an earlier run, killed {} process(es)", job_id, len(earlier), killed
     )
 
 
@@ -98,6 +140,7 @@ class ExportKind:
         given = [s.form_data["aspect_ratio"] for s in shots if isinstance(s.form_data.get("aspect_ratio"), str)]
         aspect: str = params.aspect_ratio or (given[0] if given else "16:9")  # the first shot's, else 16:9
         width, height = frame_size(params.resolution, aspect)
+        await asyncio.to_thread(_clear_earlier_runs, ctx.job_id)
         folder = Path(tempfile.mkdtemp(prefix=f"export-{ctx.job_id}-"))
         try:
             await ctx.progress(2, "gathering the shots")
