@@ -12,15 +12,6 @@ matched. Otherwise the documents are read back: each update also pushed a token 
 keeps the last few), so an update matched exactly when its document holds its token, whatever other writers
 (other processes included) did to the document in between.
 
-On a database that has transactions (a replica set, SecantusDB) the ``bulk_write`` runs inside one: MongoDB
-applies each statement of a ``bulk_write`` as its own write and commits (and, with journaling, syncs) each one,
-while a transaction commits them together. On the embedded database that is one commit per batch instead of one
-per document (measured with ``python -m tests.bench.db_costs``). The transaction changes what is stored in no
-way: any error inside it (no transactions here, a write conflict with another process, a refused update, an
-unknown commit outcome) falls back to the plain ``bulk_write``, except losing the database, which fails the batch
-as a plain ``bulk_write`` would; the version guards make a repeat of an update
-that did apply match nothing, and the tokens tell which applied. A database without transactions is asked once.
-
 One update never fails its neighbours (they may be other projects' writes). Each is encoded to BSON on its own
 before the command is built (an integer beyond int64, an unencodable value, a document over the size limit gets
 its own exception, and is not sent); the command then carries the encoded bytes, so nothing is encoded twice. An
@@ -35,10 +26,9 @@ from typing import Any
 
 from bson import encode
 from bson.raw_bson import RawBSONDocument
-from loguru import logger
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, ConnectionFailure, DocumentTooLarge, OperationFailure, PyMongoError
+from pymongo.errors import BulkWriteError, DocumentTooLarge
 
 from app.writes.coalescing import CoalescingWriter
 
@@ -46,7 +36,6 @@ TOKEN = "_w"
 _KEEP = 8  # tokens kept per document: far more writes than can land between a bulk_write and its read-back
 MAX_BSON_BYTES = 16 * 1024 * 1024  # the database's maxBsonObjectSize: one update statement must fit in it
 _Update = tuple[dict[str, Any], dict[str, Any], str]  # (filter, update, token)
-_NO_TRANSACTIONS = (20, 263)  # IllegalOperation (a standalone mongod), OperationNotSupportedInTransaction
 
 
 class BulkUpdater:
@@ -55,7 +44,6 @@ class BulkUpdater:
         # admit: refuse at once while the database is down (a batch queued here would wait for it otherwise)
         self._writer: CoalescingWriter[None, _Update, bool] = CoalescingWriter(self._flush, admit=admit)
         self.commands = 0  # bulk_write commands sent (each holds one or more document updates)
-        self.transactions: bool | None = None  # whether the database runs them; None: not asked yet
 
     async def update_one(self, query: dict[str, Any], update: dict[str, Any]) -> bool:
         """Apply ``update`` to the document ``query`` matches; True when it matched (and so was applied)."""
@@ -93,41 +81,16 @@ class BulkUpdater:
         matched = 0
         if requests:
             self.commands += 1
-            together = await self._in_transaction(requests) if self.transactions is not False else None
-            if together is not None:
-                matched = together
-            else:
-                try:
-                    matched = (await self.collection.bulk_write(requests, ordered=False)).matched_count
-                except BulkWriteError as exc:  # some updates were refused; the others went through
-                    matched = int(exc.details.get("nMatched", 0))
-                    for error in exc.details.get("writeErrors", []):
-                        failed[sent[int(error["index"])]] = exc
+            try:
+                matched = (await self.collection.bulk_write(requests, ordered=False)).matched_count
+            except BulkWriteError as exc:  # some updates were refused; the others went through
+                matched = int(exc.details.get("nMatched", 0))
+                for error in exc.details.get("writeErrors", []):
+                    failed[sent[int(error["index"])]] = exc
         if matched == len(batch) - len(failed):
             return [failed.get(i, True) for i in range(len(batch))]
         ids = [batch[i][0]["_id"] for i in sent if i not in failed]
         return await self._read_back(batch, ids, failed)
-
-    async def _in_transaction(self, requests: list[UpdateOne]) -> int | None:
-        """The ``bulk_write`` as one transaction: how many matched, or None when it did not commit (then nothing
-        of it is stored, or, for an unknown commit outcome, the plain retry and the tokens sort it out)."""
-        try:
-            async with (
-                self.collection.database.client.start_session() as session,
-                await session.start_transaction(),
-            ):
-                result = await self.collection.bulk_write(requests, ordered=False, session=session)
-        except ConnectionFailure:  # the database is out of reach: a plain retry would only wait for it again
-            raise
-        except OperationFailure as exc:
-            if exc.code in _NO_TRANSACTIONS and self.transactions is None:
-                logger.info("the database runs no transactions: each bulk_write commits its documents one by one")
-                self.transactions = False
-            return None
-        except PyMongoError:
-            return None
-        self.transactions = True
-        return result.matched_count
 
     async def _read_back(
         self, batch: list[_Update], ids: list[Any], failed: dict[int, BaseException]
