@@ -30,6 +30,7 @@ from app.realtime.handlers import (
     EDITOR_ONLY_TYPES,
     HANDLERS,
     INLINE_HANDLERS,
+    QUEUED_HANDLERS,
     Context,
     run_handler,
     send_error,
@@ -207,8 +208,9 @@ class _Reader:
             except AppError as exc:
                 self._refuse(ctx, exc)
             return None
+        queued = QUEUED_HANDLERS.get(type(msg))
         handler = HANDLERS.get(type(msg))
-        if handler is None:
+        if handler is None and queued is None:
             send_error(ctx, AppError(codes.UNAVAILABLE, f"{msg.type} is not available on this server"))
             return None
         # Every other message needs the database: while it is down, refuse at once, also when waiting for a slot
@@ -216,6 +218,10 @@ class _Reader:
         if not runtime.db_health.up or not await _take_slot(self.slots, runtime.db_health):
             self._refuse(ctx, db_unavailable())
             return None
+        if queued is not None:  # workspace.update: no task of its own
+            queued(ctx, msg, self.slots.release)
+            return None
+        assert handler is not None
         task = runtime.spawn(run_handler(ctx, handler, msg), name=f"{conn.id}:{msg.type}")
         task.add_done_callback(lambda _t: self.slots.release())
         return None

@@ -6,6 +6,7 @@ A handler gets the message context and the parsed model; it replies with ``ctx.r
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from app.db import iso, utcnow
 from app.errors import AppError, to_app_error, wire_code
 from app.jobs import JobEngine
 from app.runtime import Runtime
+from app.services.updates import WriteResult
 from protocol import (
     AiDelta,
     AiSuggest,
@@ -102,16 +104,6 @@ async def handle_create(ctx: Context, msg: WorkspaceCreate) -> None:
     ctx.reply(WorkspaceCreated(workspace=workspace))
 
 
-async def handle_update(ctx: Context, msg: WorkspaceUpdate) -> None:
-    # Queued before the first await: per-connection order is message order.
-    future = ctx.runtime.workspaces.submit_update(
-        ctx.project, msg.workspace_id, msg.updates.patch(), origin=ctx.conn.id, user=ctx.user
-    )
-    result = await future
-    ctx.reply(SyncConfirm(workspace_id=msg.workspace_id, version=result.version, updated_at=result.updated_at))
-    ctx.runtime.metrics.confirm_latency.observe(time.perf_counter() - ctx.received)
-
-
 async def handle_history(ctx: Context, msg: WorkspaceHistory) -> None:
     _, entries = await ctx.runtime.workspaces.history_of(
         ctx.project, msg.workspace_id, before_version=msg.before_version, limit=msg.limit
@@ -184,7 +176,6 @@ HANDLERS: dict[type, Handler] = {
     AiSuggest: handle_suggest,
     WorkspaceList: handle_list,
     WorkspaceCreate: handle_create,
-    WorkspaceUpdate: handle_update,
     WorkspaceDelete: handle_delete,
     WorkspaceReorder: handle_reorder,
     JobStart: handle_job_start,  # PROTOCOL.md 8.2
@@ -246,6 +237,40 @@ INLINE_HANDLERS: dict[type, InlineHandler] = {
 }
 
 
+# workspace.update, the hot message (issue 17): queued by the reader itself and confirmed from its write's own
+# callback, with no task per update (``done`` gives the handler slot back). Its order is the reader's order, as
+# a task's first step was; what it raises or its write fails with is the reply, as in ``run_handler``.
+QueuedHandler = Callable[[Context, Any, Callable[[], None]], None]
+
+
+def queue_update(ctx: Context, msg: WorkspaceUpdate, done: Callable[[], None]) -> None:
+    try:
+        future = ctx.runtime.workspaces.submit_update(
+            ctx.project, msg.workspace_id, msg.updates.patch(), origin=ctx.conn.id, user=ctx.user
+        )
+    except Exception as exc:
+        done()
+        report_failure(ctx, exc, msg.type)
+        return
+
+    def confirm(written: asyncio.Future[WriteResult]) -> None:
+        done()
+        if written.cancelled():
+            return
+        failure = written.exception()
+        if failure is not None:
+            report_failure(ctx, failure, msg.type)
+            return
+        result = written.result()
+        ctx.reply(SyncConfirm(workspace_id=msg.workspace_id, version=result.version, updated_at=result.updated_at))
+        ctx.runtime.metrics.confirm_latency.observe(time.perf_counter() - ctx.received)
+
+    future.add_done_callback(confirm)
+
+
+QUEUED_HANDLERS: dict[type, QueuedHandler] = {WorkspaceUpdate: queue_update}
+
+
 def send_error(ctx: Context, exc: BaseException) -> AppError:
     """Reply with the one error ``exc`` maps to (an internal one is logged once, with the correlation id that
     goes into the reply's ``details``) and return it."""
@@ -255,12 +280,15 @@ def send_error(ctx: Context, exc: BaseException) -> AppError:
 
 
 async def run_handler(ctx: Context, handler: Handler, msg: Any) -> None:
-    metrics = ctx.runtime.metrics
     try:
         await handler(ctx, msg)  # the log context (conn) is the endpoint's, copied into this task
     except Exception as exc:
-        error = send_error(ctx, exc)  # one mapping: a second one logged the error again under a second id
-        code = wire_code(error.code)
-        metrics.errors.labels(code=code).inc()
-        logger.info("error {} on {} from {}", code, msg.type, ctx.conn.id)  # no user content at INFO
-        logger.debug("error {} detail: {}", code, error.message[:200])
+        report_failure(ctx, exc, msg.type)
+
+
+def report_failure(ctx: Context, exc: BaseException, message_type: str) -> None:
+    error = send_error(ctx, exc)  # one mapping: a second one logged the error again under a second id
+    code = wire_code(error.code)
+    ctx.runtime.metrics.errors.labels(code=code).inc()
+    logger.info("error {} on {} from {}", code, message_type, ctx.conn.id)  # no user content at INFO
+    logger.debug("error {} detail: {}", code, error.message[:200])
