@@ -262,5 +262,11 @@ def parse_client_message(frame: str | bytes) -> ClientMessage:
 
 def encode(message: ServerMessage) -> str:
     """Serialise a server message; ``reply_to`` (and optional extras) are left out when unset."""
-    exclude = {name for name in OMIT_WHEN_NONE if getattr(message, name, 0) is None}
-    return message.model_dump_json(exclude=exclude)
+    fields = _OMITTABLE.get(type(message))
+    if fields is None:
+        fields = _OMITTABLE[type(message)] = tuple(n for n in OMIT_WHEN_NONE if n in type(message).model_fields)
+    exclude = {name for name in fields if getattr(message, name) is None}
+    return message.model_dump_json(exclude=exclude) if exclude else message.model_dump_json()
+
+
+_OMITTABLE: dict[type, tuple[str, ...]] = {}  # per message class, the fields of OMIT_WHEN_NONE it has
