@@ -56,9 +56,12 @@ test("a viewer's timeline is read-only and follows an editor's changes live", as
     await expect(viewer.getByTestId(testId)).toHaveCount(0);
   }
   // Every field of the form and the title are disabled; no upload, no video or AI actions.
-  for (const testId of ['field-title', 'field-prompt', 'field-negative_prompt', 'field-camera_movement', 'field-shot_size', 'field-lighting', 'field-duration_s', 'field-aspect_ratio']) {
+  for (const testId of ['field-title', 'field-prompt', 'field-negative_prompt', 'field-camera_movement', 'field-shot_size', 'field-lighting', 'field-duration_s', 'field-aspect_ratio', 'field-narration']) {
     await expect(shown.getByTestId(testId)).toBeDisabled();
   }
+  // No jobs either (PROTOCOL.md 8): the shot's keyframe and voice, the story, the film and the export are off.
+  for (const testId of ['keyframe-paint', 'narration-speak']) await expect(shown.getByTestId(testId)).toBeDisabled();
+  for (const testId of ['story-input', 'storyboard', 'make-film', 'export-open']) await expect(viewer.getByTestId(testId)).toBeDisabled();
   await expect(shown.getByTestId('image-input')).toBeDisabled();
   await expect(shown.getByRole('button', { name: /Choose file|Replace/ })).toHaveCount(0);
   await expect(shown.getByTestId('video-generate')).toHaveCount(0);

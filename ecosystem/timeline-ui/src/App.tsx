@@ -4,6 +4,8 @@ import { ConnectionChip } from './components/ConnectionChip';
 import { HistoryDrawer } from './components/HistoryDrawer';
 import { LoginDialog } from './components/LoginDialog';
 import { PresenceBar } from './components/PresenceBar';
+import { ProjectPicker } from './components/ProjectPicker';
+import { Studio } from './components/Studio';
 import { Timeline } from './components/Timeline';
 import { UndoButtons } from './components/UndoButtons';
 import { usePresenceFocus } from './components/usePresenceFocus';
@@ -31,9 +33,7 @@ export function App() {
           <span className="logo" aria-hidden="true">▶</span>
           <span className="brand-name">Shotline</span>
           <span className="divider" aria-hidden="true">/</span>
-          <span className="project" data-testid="project-name" title="Timeline (?project= in the address)">
-            {project}
-          </span>
+          <ProjectPicker />
           <span className="muted small count" data-testid="card-count">
             {count} {count === 1 ? 'shot' : 'shots'}
           </span>
@@ -58,6 +58,7 @@ export function App() {
           </button>
         </div>
       )}
+      <Studio />
       <div className="main-area">
         <Timeline />
         <HistoryDrawer />

@@ -6,6 +6,7 @@ import { StoreProvider, TimelineStore } from './state';
 import './styles.css';
 import './readonly.css';
 import './collab.css';
+import './film.css';
 
 adoptTokenFromLocation();
 const project = projectFromLocation();

@@ -15,6 +15,18 @@ export type {
 export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
 export { authHeaders, getToken, setToken, withToken } from './auth';
 export { newMessageId } from './ids';
-export { fetchWorkspaces, HttpError, uploadErrorMessage, uploadImage, type UploadOptions, type UploadResult } from './rest';
-export { adoptTokenFromLocation, projectFromLocation, websocketUrl } from './location';
+export {
+  fetchProjects,
+  fetchWorkspaces,
+  HttpError,
+  uploadAudio,
+  uploadErrorMessage,
+  uploadImage,
+  type AudioUploadResult,
+  type ProjectSummary,
+  type UploadKind,
+  type UploadOptions,
+  type UploadResult,
+} from './rest';
+export { adoptTokenFromLocation, isProjectName, projectFromLocation, projectHref, websocketUrl } from './location';
 export { accessOf, canEdit, FULL_ACCESS, isExpired, jwtClaims, type Access, type Role } from './role';

@@ -1,9 +1,22 @@
 import { getToken, setToken } from './auth';
 
+/** A timeline name as the server takes it (PROTOCOL.md 2: 1-64 of `[A-Za-z0-9_-]`). */
+export function isProjectName(name: string): boolean {
+  return /^[A-Za-z0-9_-]{1,64}$/.test(name);
+}
+
 /** The timeline's name: `?project=` of the page URL, default `default`. */
 export function projectFromLocation(search: string = globalThis.location?.search ?? ''): string {
   const name = new URLSearchParams(search).get('project');
-  return name && /^[A-Za-z0-9_-]{1,64}$/.test(name) ? name : 'default';
+  return name && isProjectName(name) ? name : 'default';
+}
+
+/** The page's address opening timeline `project` (the other parameters kept). */
+export function projectHref(project: string, loc: Location = globalThis.location): string {
+  const params = new URLSearchParams(loc.search);
+  params.set('project', project);
+  params.delete('token');
+  return `${loc.pathname}?${params.toString()}${loc.hash}`;
 }
 
 /** Same-origin `ws(s)://host/ws?project=...[&token=...]`. */

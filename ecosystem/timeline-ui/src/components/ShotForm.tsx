@@ -3,6 +3,7 @@ import { ASPECT_RATIOS, CAMERA_MOVEMENTS, DURATION_RANGE, LIGHTING, SHOT_SIZES, 
 import { isFlashing, useCanEdit, useStore, useStoreState } from '../state';
 import { ChoiceField } from './ChoiceField';
 import { flashProps } from './flash';
+import { NarrationPanel } from './NarrationPanel';
 import { FieldPeers } from './PeerBadges';
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
@@ -18,6 +19,7 @@ export function ShotForm({ workspace }: { workspace: Workspace }) {
   const promptId = useId();
   const negativeId = useId();
   const aspectId = useId();
+  const narrationId = useId();
   const peers = (field: string) => <FieldPeers workspaceId={workspace.id} field={field} />;
   return (
     <>
@@ -100,7 +102,22 @@ export function ShotForm({ workspace }: { workspace: Workspace }) {
             </select>
           </div>
         </div>
+        <div className="field" data-field="narration">
+          <label htmlFor={narrationId}>Narration</label>
+          {peers('narration')}
+          <textarea
+            {...flashProps(flashed('narration'))}
+            id={narrationId}
+            data-testid="field-narration"
+            rows={2}
+            maxLength={4000}
+            placeholder="What a voice says over this shot"
+            value={text(form.narration)}
+            onChange={(e) => set('narration', e.target.value === '' ? null : e.target.value)}
+          />
+        </div>
       </fieldset>
+      <NarrationPanel workspace={workspace} />
       <HistoryButton id={workspace.id} />
     </>
   );

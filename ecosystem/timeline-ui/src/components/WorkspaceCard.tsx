@@ -5,6 +5,7 @@ import { isFlashing, saveState, useCanEdit, useStore, useStoreState, viewOf } fr
 import { AiPanel } from './AiPanel';
 import { FlashAnnouncer, flashProps } from './flash';
 import { ImagePanel } from './ImagePanel';
+import { KeyframeButton } from './KeyframeButton';
 import { CardPeers, FieldPeers } from './PeerBadges';
 import { SaveChip } from './SaveChip';
 import { ShotForm } from './ShotForm';
@@ -127,6 +128,7 @@ export function WorkspaceCard({ id, index }: { id: string; index: number }) {
         <ImagePanel workspace={workspace} />
       </div>
       <VideoPanel workspace={workspace} showPlayer={showVideo} />
+      <KeyframeButton workspace={workspace} />
       <ShotForm workspace={workspace} />
       <AiPanel workspace={workspace} />
     </article>

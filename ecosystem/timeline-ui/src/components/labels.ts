@@ -20,6 +20,7 @@ const FIELD_LABELS: Record<string, string> = {
   'form_data.lighting': 'Lighting',
   'form_data.duration_s': 'Seconds',
   'form_data.aspect_ratio': 'Aspect',
+  'form_data.narration': 'Narration',
 };
 
 /** The labels of the keys the form shows, in the form's order; other keys are left out. */

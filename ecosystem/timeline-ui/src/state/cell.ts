@@ -1,14 +1,18 @@
 // The store's state and its listeners: one immutable StoreState replaced on every change, read by React with
-// useSyncExternalStore (useTimeline.tsx). The action modules (saving, video, uploads, AI) write through it.
+// useSyncExternalStore (useTimeline.tsx). The action modules (saving, video, uploads, AI, jobs, film) write through it.
 import type { Access, ConnectionStatus } from '../api';
+import { initialFilm } from './film';
 import { identityOf } from './identity';
+import { noJobs } from './jobs';
 import { noPeers } from './presence';
 import { emptyTimeline } from './timeline';
 import type { AiState } from './ai';
 import type { CardEdits } from './edits';
+import type { FilmState } from './film';
 import type { Flashes } from './flash';
 import type { HistoryList } from './history';
 import type { Identity } from './identity';
+import type { JobsState } from './jobs';
 import type { Peers } from './presence';
 import type { Timeline } from './timeline';
 import type { UploadState } from './uploads';
@@ -50,6 +54,10 @@ export interface StoreState {
   historyFor: string | null;
   /** How many steps this tab can undo and redo (undo.ts). */
   undo: { undo: number; redo: number };
+  /** The project's jobs (PROTOCOL.md 8) and this tab's start and cancel requests (jobs.ts). */
+  jobs: JobsState;
+  /** The export settings and the music track of the film (film.ts). */
+  film: FilmState;
 }
 
 /** A tab's state before it heard from the server. */
@@ -74,6 +82,8 @@ export function initialState(project: string, access: Access, connection: Connec
     history: {},
     historyFor: null,
     undo: { undo: 0, redo: 0 },
+    jobs: noJobs,
+    film: initialFilm,
   };
 }
 

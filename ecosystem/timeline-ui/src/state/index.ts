@@ -13,3 +13,20 @@ export type { Collab } from './collab';
 export { listPeers, peersOn, type Peer, type Peers } from './presence';
 export { colorFor, type Identity } from './identity';
 export { HISTORY_PAGE, type HistoryList } from './history';
+export {
+  describeJobError,
+  finishedFilm,
+  isActive,
+  isFinal,
+  isNewer,
+  jobTarget,
+  latestJob,
+  mergeJobs,
+  type JobError,
+  type JobKind,
+  type JobsState,
+  type JobStatus,
+} from './jobs';
+export { DEFAULT_EXPORT, exportParams, type AspectRatio, type ExportSettings, type FilmState, type MusicTrack, type MusicUpload } from './film';
+export type { JobActions } from './jobs';
+export type { FilmActions } from './film';

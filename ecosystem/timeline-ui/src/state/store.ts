@@ -2,7 +2,8 @@
 // React components read it with useSyncExternalStore (see useTimeline.tsx) and call its actions. This module
 // wires the parts and handles what the server says and the card list (create, delete, reorder); the save
 // pipeline is saving.ts, the picture uploads.ts, the video video.ts, the AI ai.ts, the state itself cell.ts;
-// presence, history and undo are `collab` (collab.ts).
+// presence, history and undo are `collab` (collab.ts); the project's jobs are `jobs` (jobs.ts) and the film
+// built from them `film` (film.ts).
 import {
   accessOf,
   canEdit,
@@ -18,8 +19,10 @@ import { AiActions } from './ai';
 import { initialState, StateCell, type StoreState } from './cell';
 import { Collab } from './collab';
 import { describe, READ_ONLY } from './describe';
+import { FilmActions } from './film';
 import { viewOf } from './edits';
 import { changedKeys, FieldFlashes } from './flash';
+import { JobActions } from './jobs';
 import { EDIT_DEBOUNCE_MS, SAVED_CHIP_MS, SavePipeline } from './saving';
 import { applyChanges, applyCreated, applyDeleted, applyOrder, applySnapshot, applyVideo, type Patch } from './timeline';
 import { UploadActions } from './uploads';
@@ -52,6 +55,10 @@ export class TimelineStore {
   private readonly flashes: FieldFlashes;
   /** Presence, the history drawer and undo (PROTOCOL.md 10). */
   readonly collab: Collab;
+  /** The project's jobs: list, start, cancel (PROTOCOL.md 8). */
+  readonly jobs: JobActions;
+  /** Storyboard, film and export with the export dialog's settings (PROTOCOL.md 8.3). */
+  readonly film: FilmActions;
   /** A reorder happened since the last snapshot: our order_index values may be stale. */
   private orderIndexStale = false;
   private readonly token: () => string | null;
@@ -74,6 +81,8 @@ export class TimelineStore {
     this.ai = new AiActions(this.cell, this.client, this.saving, now);
     this.flashes = new FieldFlashes((flashes) => this.cell.set({ flashes }));
     this.collab = new Collab(this.cell, this.client, this.saving, { readOnly: () => this.readOnly(), now });
+    this.jobs = new JobActions(this.cell, this.client, { readOnly: () => this.readOnly(), flush: (id) => this.saving.flush(id) });
+    this.film = new FilmActions(this.cell, this.jobs);
   }
 
   // ---- store plumbing ---------------------------------------------------------------------------------
@@ -96,6 +105,7 @@ export class TimelineStore {
       this.client.onSnapshot((workspaces) => this.onSnapshot(workspaces)),
       this.client.onMessage((message, own) => this.onMessage(message, own)),
       this.collab.attach(),
+      this.jobs.attach(),
     );
     this.client.start();
   }

@@ -22,7 +22,8 @@ export interface Timeline {
 
 export const emptyTimeline: Timeline = { byId: {}, order: [], fieldVersions: {}, loaded: false };
 
-const TOP_FIELDS = ['title', 'image_path', 'image_url'] as const;
+/** Top-level fields a `workspace.updated` may change: the client-writable ones and `narration_audio` (1.1, server-owned). */
+const TOP_FIELDS = ['title', 'image_path', 'image_url', 'narration_audio'] as const;
 
 /** A full list from the server. A card this tab already knows in a newer version is kept as it is. */
 export function applySnapshot(state: Timeline, workspaces: Workspace[]): Timeline {
