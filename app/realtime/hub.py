@@ -1,7 +1,8 @@
 """The connection hub: who is connected to which project, and fan-out of events.
 
 It knows nothing of Starlette: a connection is anything with ``id``, ``project``, ``send(text)`` (non-blocking,
-bounded) and ``close(code)``. Each event is encoded once, however many listeners get it.
+bounded) and ``close(code)``. Each event is encoded once, however many listeners get it, and framed once: the
+same ``str`` goes to every listener, and ``app.realtime.wire`` reuses the frame of the last text it framed.
 """
 
 from __future__ import annotations
@@ -60,10 +61,10 @@ class Hub:
         members = self._by_project.get(project)
         if not members:
             return
+        self.events_sent += len(members) - (exclude in members)
         for conn_id, conn in list(members.items()):
             if conn_id != exclude:
                 conn.send(text)
-                self.events_sent += 1
 
     async def close_all(self, code: int, reason: str = "") -> None:
         conns = [c for members in self._by_project.values() for c in members.values()]
