@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.auth import remember_owner
+from app.auth import owner_of, remember_owner
 from app.errors import AppError
 from app.film import BadMedia, ExportOptions, FilmShot, NothingToExport, frame_size, kill_strays, render_film
 from app.jobs.registry import JobContext, JobServices, validate_params
@@ -145,9 +145,13 @@ class ExportKind:
         try:
             await ctx.progress(2, "gathering the shots")
             film_shots = [await _shot(media, shot, folder, n, params) for n, shot in enumerate(shots)]
-            music = await _copy(media, f"/{params.music}" if params.music else None, folder, "music")
-            if params.music and music is None:
-                raise AppError(codes.INVALID_MESSAGE, "params.music: no such upload on this server")
+            music = None
+            if params.music:  # an upload of this project only (PROTOCOL.md 9.1), as image_path is
+                if await owner_of(ctx.services.workspaces.collection, params.music) != ctx.project:
+                    raise AppError(codes.INVALID_MESSAGE, "params.music: no such upload in this project")
+                music = await _copy(media, f"/{params.music}", folder, "music")
+                if music is None:
+                    raise AppError(codes.INVALID_MESSAGE, "params.music: no such upload on this server")
             options = ExportOptions(
                 width=width, height=height, fps=params.fps, transition=params.transition,
                 transition_s=params.transition_s, missing=params.missing, narration=params.narration,

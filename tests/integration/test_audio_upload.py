@@ -222,7 +222,17 @@ async def test_an_export_plays_the_uploaded_audio_as_its_music(server: LiveServe
     async with server.http() as http:
         r = await http.post("/api/upload/image", files={"image": ("p.png", png())}, data={"workspace_id": shot["id"]})
         assert r.status_code == 201, r.text
-        r = await http.post("/api/upload/audio", files={"audio": ("m.mp3", sine(3.0, KINDS["mp3"][0]))})
+        elsewhere = await http.post("/api/upload/audio", files={"audio": ("m.mp3", sine(1.0, KINDS["mp3"][0]))})
+        r = await http.post(
+            "/api/jobs",
+            json={"project": "music", "kind": "export", "params": {"music": elsewhere.json()["audio_path"]}},
+        )  # another project's upload (here: default's) is not this project's to use (PROTOCOL.md 9.1)
+        refused = await finished(c, r.json()["job"]["id"], timeout=30)
+        assert refused["job"]["status"] == "failed" and refused["job"]["error"]["code"] == "invalid_message", refused
+        assert "no such upload in this project" in refused["job"]["error"]["message"]
+        r = await http.post(
+            "/api/upload/audio", files={"audio": ("m.mp3", sine(3.0, KINDS["mp3"][0]))}, data={"project": "music"}
+        )
         music = r.json()["audio_path"]
         r = await http.post("/api/jobs", json={"project": "music", "kind": "export", "params": {"music": music}})
         assert r.status_code == 202, r.text
