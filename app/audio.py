@@ -83,6 +83,16 @@ class StoredAudio:
     def audio_url(self) -> str:
         return f"/uploads/{self.name}"
 
+    def answer(self) -> dict[str, object]:
+        """The body of ``POST /api/upload/audio`` (and of a direct upload's commit)."""
+        return {
+            "audio_path": self.audio_path,
+            "audio_url": self.audio_url,
+            "content_type": self.content_type,
+            "duration_s": self.duration_s,
+            "size": self.size,
+        }
+
 
 # ---- by content (pure) -----------------------------------------------------------------------------------------
 
@@ -246,15 +256,20 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
-async def store_audio(media: MediaStore, data: bytes, *, ffmpeg: str | None = None) -> StoredAudio:
-    """Check ``data`` by content, measure it, and store it as ``uploads/<hex>.<ext>`` (served with its content
-    type). ``AppError``: 400 for an empty file, 415 for anything that is not audio we accept."""
+async def check_audio(data: bytes, *, ffmpeg: str | None = None) -> tuple[AudioFormat, float]:
+    """What ``data`` is by content, and its length. ``AppError``: 400 for an empty file, 415 for anything that is
+    not audio we accept."""
     if not data:
         raise AppError(codes.INVALID_MESSAGE, "the file is empty")
     fmt = sniff_audio(data)
     if fmt is None:
         raise AppError(UNSUPPORTED_MEDIA_TYPE, f"the file is not audio we accept (by its content); send {ACCEPTED}")
-    duration = await measure_audio(data, fmt, ffmpeg=ffmpeg)
+    return fmt, round(await measure_audio(data, fmt, ffmpeg=ffmpeg), 3)
+
+
+async def store_audio(media: MediaStore, data: bytes, *, ffmpeg: str | None = None) -> StoredAudio:
+    """Check ``data`` (``check_audio``) and store it as ``uploads/<hex>.<ext>`` (served with its content type)."""
+    fmt, duration = await check_audio(data, ffmpeg=ffmpeg)
     name = f"{secrets.token_hex(12)}.{fmt.ext}"
     await media.save("uploads", name, _once(data), fmt.content_type)
-    return StoredAudio(name, fmt.content_type, round(duration, 3), len(data))
+    return StoredAudio(name, fmt.content_type, duration, len(data))

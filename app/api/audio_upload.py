@@ -53,11 +53,4 @@ async def upload_audio(request: Request) -> Response:
         raise AppError(codes.NOT_FOUND, f"project {project} does not exist")
     stored = await store_audio(runtime.media, data)
     await record_owner(runtime, stored.audio_path, project or DEFAULT_PROJECT)
-    body = {
-        "audio_path": stored.audio_path,
-        "audio_url": stored.audio_url,
-        "content_type": stored.content_type,
-        "duration_s": stored.duration_s,
-        "size": stored.size,
-    }
-    return JSONResponse(body, status_code=201)
+    return JSONResponse(stored.answer(), status_code=201)

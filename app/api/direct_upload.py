@@ -20,10 +20,11 @@ from starlette.responses import JSONResponse, Response
 from app.api.access import require_visible, visible
 from app.api.body import read_json
 from app.api.uploads import attach_and_answer
+from app.audio import StoredAudio, check_audio
 from app.auth import record_owner
 from app.auth.media import DEFAULT_PROJECT
 from app.errors import PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, AppError
-from app.media import DIRECT_TYPES, DirectUploads, StoredImage, inspect_image
+from app.media import DIRECT_TYPES, DirectObject, DirectUploads, StoredImage, inspect_image
 from app.runtime import Runtime, runtime_of
 from protocol import codes
 from protocol.fields import OBJECT_ID_RE, PROJECT_RE
@@ -99,6 +100,15 @@ async def commit_upload(request: Request) -> Response:
     project = _project(body)
     if project is not None and not visible(request, project):
         raise AppError(codes.NOT_FOUND, f"project {project} does not exist")
+    if name.rpartition(".")[2] in _AUDIO_EXTS:  # answered as POST /api/upload/audio would
+        if workspace_id is not None:
+            raise AppError(codes.INVALID_MESSAGE, "workspace_id: only a picture is attached to a workspace")
+        audio, presigned_for, fresh = await _check_audio(runtime, direct, name)
+        if presigned_for is not None and not visible(request, presigned_for):
+            raise AppError(codes.NOT_FOUND, "path: no such upload")
+        if fresh:
+            await record_owner(runtime, audio.audio_path, project or presigned_for or DEFAULT_PROJECT)
+        return JSONResponse(audio.answer(), status_code=201)
     workspace = await runtime.workspaces.get(project, workspace_id) if workspace_id else None  # 404 first
     if workspace is not None:
         require_visible(request, workspace.project, workspace.id)
@@ -126,12 +136,7 @@ async def _check(runtime: Runtime, direct: DirectUploads, name: str) -> tuple[St
     if obj is None:
         raise AppError(codes.NOT_FOUND, "path: nothing was uploaded there (or the upload URL was not used yet)")
     try:
-        if ext in _AUDIO_EXTS:
-            raise AppError(UNSUPPORTED_MEDIA_TYPE, "audio uploads come with the film work")
-        if obj.size > limit:
-            raise _too_large(limit)
-        if obj.size > obj.declared:
-            raise AppError(PAYLOAD_TOO_LARGE, f"the object is larger than the {obj.declared} bytes declared")
+        _check_size(obj, limit)
         found_ext, content_type, width, height = await asyncio.to_thread(inspect_image, obj.data)
         if found_ext != ext:
             raise AppError(UNSUPPORTED_MEDIA_TYPE, f"the file is a {content_type} image, not the type declared")
@@ -140,3 +145,34 @@ async def _check(runtime: Runtime, direct: DirectUploads, name: str) -> tuple[St
         raise
     await direct.accept_direct(name, obj.data, content_type)
     return StoredImage(name, content_type, width, height, obj.size), obj.project, True
+
+
+def _check_size(obj: DirectObject, limit: int) -> None:
+    if obj.size > limit:
+        raise _too_large(limit)
+    if obj.size > obj.declared:
+        raise AppError(PAYLOAD_TOO_LARGE, f"the object is larger than the {obj.declared} bytes declared")
+
+
+async def _check_audio(runtime: Runtime, direct: DirectUploads, name: str) -> tuple[StoredAudio, str | None, bool]:
+    """As ``_check``, for a sound: checked by content (``app.audio``) and measured; one that fails is deleted."""
+    ext = name.rpartition(".")[2]
+    obj = await direct.take_direct(name, runtime.settings.max_upload_bytes)
+    kept = await runtime.media.read_upload(name)
+    if kept is not None:  # committed before: measured again, as it was kept
+        if obj is not None:
+            await direct.drop_direct(name)
+        fmt, duration = await check_audio(kept)
+        return StoredAudio(name, fmt.content_type, duration, len(kept)), obj.project if obj else None, False
+    if obj is None:
+        raise AppError(codes.NOT_FOUND, "path: nothing was uploaded there (or the upload URL was not used yet)")
+    try:
+        _check_size(obj, runtime.settings.max_upload_bytes)
+        fmt, duration = await check_audio(obj.data)
+        if fmt.ext != ext:
+            raise AppError(UNSUPPORTED_MEDIA_TYPE, f"the file is {fmt.label} audio, not the type declared")
+    except AppError:
+        await direct.drop_direct(name)
+        raise
+    await direct.accept_direct(name, obj.data, fmt.content_type)
+    return StoredAudio(name, fmt.content_type, duration, obj.size), obj.project, True

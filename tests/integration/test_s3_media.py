@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from tests.fixtures_s3 import Bucket
+from tests.integration.test_audio_upload import KINDS, sine
 from tests.integration.test_scaleout import _env
 from tests.integration.test_video import until_status
 from tests.support import LiveServer, ServerProcess
@@ -197,16 +198,52 @@ async def test_a_direct_upload_that_fails_its_check_is_deleted(start_server: Any
         assert (await http.get(f"/api/workspaces/{ws['id']}?project=direct")).json()["image_path"] is None
 
 
-async def test_audio_is_presigned_but_its_commit_waits_for_the_film_work(start_server: Any, s3_bucket: Bucket) -> None:
+async def _put_direct(http: httpx.AsyncClient, content_type: str, data: bytes, **extra: Any) -> str:
+    r = await http.post(
+        "/api/upload/presign", json={"kind": "audio", "content_type": content_type, "size": len(data), **extra}
+    )
+    assert r.status_code == 200, r.text
+    async with httpx.AsyncClient() as bare:
+        assert (await bare.put(r.json()["upload_url"], content=data, headers=r.json()["headers"])).is_success
+    path: str = r.json()["path"]
+    return path
+
+
+async def test_audio_goes_straight_to_the_bucket_and_its_commit_answers_as_the_audio_upload(
+    start_server: Any, s3_bucket: Bucket
+) -> None:
+    """PROTOCOL.md 9.2: presign kind audio, PUT, commit -> checked by content and measured, 201 as POST
+    /api/upload/audio answers; a commit again gives the same answer; a file that is not the declared audio is 415
+    and deleted."""
     server = await _s3_server(start_server, s3_bucket)
+    music = sine(2.0, KINDS["mp3"][0])
     async with server.http() as http:
-        r = await http.post("/api/upload/presign", json={"kind": "audio", "content_type": "audio/mpeg", "size": 3})
-        assert r.status_code == 200 and r.json()["path"].endswith(".mp3")
-        async with httpx.AsyncClient() as bare:
-            assert (await bare.put(r.json()["upload_url"], content=b"ID3", headers=r.json()["headers"])).is_success
-        commit = await http.post("/api/upload/commit", json={"path": r.json()["path"]})
-        assert commit.status_code == 415 and "film work" in commit.json()["error"]["message"]
-        assert await s3_bucket.keys() == []
+        path = await _put_direct(http, "audio/mpeg", music, project="tunes")
+        assert path.endswith(".mp3")
+        commit = await http.post("/api/upload/commit", json={"path": path})
+        assert commit.status_code == 201, commit.text
+        body = commit.json()
+        assert body["audio_path"] == path and body["audio_url"] == f"/{path}" and body["size"] == len(music)
+        assert body["content_type"] == "audio/mpeg" and abs(body["duration_s"] - 2.0) <= 0.1
+        again = await http.post("/api/upload/commit", json={"path": path})
+        assert again.status_code == 201 and again.json() == body
+        assert await s3_bucket.keys() == [path]
+        served = await _follow(await http.get(f"/{path}?project=tunes"))
+        assert served.content == music
+
+        wav_as_mp3 = await _put_direct(http, "audio/mpeg", sine(1.0))
+        refused = await http.post("/api/upload/commit", json={"path": wav_as_mp3})
+        assert refused.status_code == 415 and "not the type declared" in refused.json()["error"]["message"]
+        picture = await _put_direct(http, "audio/mpeg", png())
+        refused = await http.post("/api/upload/commit", json={"path": picture})
+        assert refused.status_code == 415, refused.text
+        with_shot = await _put_direct(http, "audio/mpeg", music)
+        refused = await http.post("/api/upload/commit", json={"path": with_shot, "workspace_id": "0" * 24})
+        assert refused.status_code in (400, 404), refused.text
+    # what failed its check is gone; the refused commit changed nothing (its object still waits for a commit)
+    keys = await s3_bucket.keys()
+    assert [k for k in keys if k.startswith("uploads/")] == [path]
+    assert [k for k in keys if not k.startswith("uploads/")] == [k for k in keys if with_shot[8:] in k]
 
 
 async def test_disk_mode_has_no_direct_uploads(server: LiveServer) -> None:
