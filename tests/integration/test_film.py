@@ -4,8 +4,14 @@ crossfades; the steps are child jobs of the film; bad export params are refused 
 
 from __future__ import annotations
 
+import array
+import math
+import re
+import subprocess
 from pathlib import Path
 
+import imageio_ffmpeg
+import opentimelineio as otio  # type: ignore[import-untyped]
 import pytest
 
 from tests.integration.test_export import probe
@@ -34,16 +40,46 @@ async def test_a_story_becomes_a_film(server: LiveServer, tmp_path: Path) -> Non
     async with server.http() as http:
         children = (await http.get("/api/jobs", params={"project": "whole"})).json()["jobs"]
         response = await http.get(result["url"])
+        srt = (await http.get(result["srt_url"])).text
+        otio_text = (await http.get(result["otio_url"])).text
     kinds = sorted(j["kind"] for j in children if j["parent_id"] == film["id"])
     assert kinds == ["export", "keyframe", "keyframe", "narration", "narration", "storyboard"]
     assert all(j["status"] == "completed" for j in children)
     path = tmp_path / "film.mp4"
     path.write_bytes(response.content)
     duration, streams = probe(path)
-    clips = sum(s["form_data"]["duration_s"] for s in shots)  # the local renderer makes clips of that length
-    assert abs(duration - (clips - 0.5)) <= 0.5, (duration, clips)
+    lengths = [float(s["form_data"]["duration_s"]) for s in shots]  # the local renderer makes clips of that length
+    assert abs(duration - (sum(lengths) - 0.5)) <= 0.3, (duration, lengths)  # one crossfade of 0.5 s
     assert "Video: h264" in streams and "Audio: aac" in streams
-    assert result["srt_url"] and result["otio_url"]
+    # the narration is heard under each shot, from the shot's start (the second starts 0.5 s early: the crossfade)
+    starts = [0.0, lengths[0] - 0.5]
+    assert all(_loudness(path, start + 0.2, 1.0) > 300 for start in starts), [_loudness(path, t, 1.0) for t in starts]
+    cues = [_seconds(m) for m in re.findall(r"(\d\d:\d\d:\d\d,\d\d\d) --> (\d\d:\d\d:\d\d,\d\d\d)", srt)]
+    assert len(cues) == 2 and cues[0][0] < cues[0][1] <= cues[1][0] < cues[1][1] <= duration + 0.05, cues
+    assert srt.index("The sun sets over the sea.") < srt.index("A girl walks along the beach.")
+    timeline = otio.adapters.read_from_string(otio_text, "otio_json")
+    clips = [item for item in timeline.video_tracks()[0] if isinstance(item, otio.schema.Clip)]
+    assert [c.name for c in clips] == [s["title"] for s in shots]  # one clip per shot, in timeline order
+
+
+def _seconds(pair: tuple[str, str]) -> tuple[float, float]:
+    def one(stamp: str) -> float:
+        h, m, rest = stamp.split(":")
+        s, ms = rest.split(",")
+        return int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
+
+    return one(pair[0]), one(pair[1])
+
+
+def _loudness(path: Path, start: float, seconds: float) -> float:
+    """RMS of the film's sound over [start, start + seconds] (16-bit mono PCM decoded by ffmpeg; silence is 0)."""
+    out = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-ss", f"{start}", "-t", f"{seconds}", "-i", str(path),
+         "-vn", "-ac", "1", "-ar", "16000", "-f", "s16le", "-"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    samples = array.array("h", out.stdout)
+    return math.sqrt(sum(x * x for x in samples) / len(samples)) if samples else 0.0
 
 
 async def test_cancelling_a_film_cancels_its_children_and_its_videos(server: LiveServer) -> None:
