@@ -5,50 +5,28 @@ from __future__ import annotations
 
 import asyncio
 
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from app.api.access import require_visible, visible
+from app.api.multipart import form_project, read_upload
 from app.auth import record_owner
 from app.errors import AppError
 from app.media import StoredImage
 from app.runtime import Runtime, runtime_of
 from protocol import codes
-from protocol.fields import OBJECT_ID_RE, PROJECT_RE
+from protocol.fields import OBJECT_ID_RE
 from protocol.outbound import Workspace
-
-_MULTIPART_OVERHEAD = 64 * 1024
-
-
-def _too_large(limit: int) -> AppError:
-    return AppError("payload_too_large", f"the upload is larger than {limit} bytes (MAX_UPLOAD_BYTES)")
 
 
 async def upload_image(request: Request) -> Response:
     runtime = runtime_of(request)
-    limit = runtime.settings.max_upload_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
-        raise _too_large(limit)
-    try:
-        async with request.form(max_files=2, max_fields=10, max_part_size=limit + 1) as form:
-            upload = form.get("image") or form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise AppError(codes.INVALID_MESSAGE, "no file: send it in the form field 'image' (or 'file')")
-            data = await upload.read(limit + 1)
-            workspace_id = form.get("workspace_id")
-            project = form.get("project")
-    except AppError:
-        raise
-    except Exception as exc:
-        raise AppError(codes.INVALID_MESSAGE, "the body must be multipart/form-data with an image file") from exc
-    if len(data) > limit:
-        raise _too_large(limit)
+    data, form = await read_upload(
+        request, "image", "an image file", runtime.settings.max_upload_bytes, ("workspace_id", "project")
+    )
+    workspace_id, project = form["workspace_id"], form_project(form["project"])
     if workspace_id is not None and (not isinstance(workspace_id, str) or not OBJECT_ID_RE.match(workspace_id)):
         raise AppError(codes.NOT_FOUND, "workspace_id: no such workspace")
-    if project is not None and (not isinstance(project, str) or not PROJECT_RE.match(project)):
-        raise AppError(codes.INVALID_MESSAGE, "project: must be 1-64 characters of A-Z, a-z, 0-9, _ and -")
     workspace = None
     # only into projects the token names (else 404, as if absent); the file is recorded as the
     # upload's project's, else the workspace's, else default's
