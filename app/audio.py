@@ -20,10 +20,7 @@ audio, or with a video track (a cover picture is fine) is refused with 415.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import secrets
-import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +29,7 @@ from typing import TYPE_CHECKING, Final
 import imageio_ffmpeg
 
 from app.errors import UNSUPPORTED_MEDIA_TYPE, AppError
-from app.film.ffmpeg import PROBE_TIMEOUT_S, parse_probe, progress_times
+from app.film.ffmpeg import PROBE_TIMEOUT_S, parse_probe, progress_times, run_captured, temp_copy
 from protocol import codes
 
 if TYPE_CHECKING:
@@ -190,13 +187,6 @@ def probe_args(ffmpeg: str, path: Path, fmt: AudioFormat, *, decode: bool) -> li
     ]
 
 
-def _write_temp(data: bytes, ext: str) -> Path:
-    fd, name = tempfile.mkstemp(prefix="audio-probe-", suffix=f".{ext}")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    return Path(name)
-
-
 @dataclass(frozen=True)
 class _Run:
     ok: bool
@@ -206,21 +196,12 @@ class _Run:
 
 async def _run(args: list[str]) -> _Run:
     """One ffmpeg run awaited without blocking the loop; killed and waited for on a timeout or cancellation."""
-    proc = await asyncio.create_subprocess_exec(
-        *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    try:
-        async with asyncio.timeout(PROBE_TIMEOUT_S):
-            out, err = await proc.communicate()
-    except TimeoutError:
-        raise AppError(codes.INVALID_MESSAGE, f"the audio could not be read within {PROBE_TIMEOUT_S:.0f} s") from None
-    finally:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
-    times = [t for line in out.decode(errors="replace").splitlines() if (t := progress_times(line)) is not None]
-    return _Run(proc.returncode == 0, times[-1] if times else 0.0, err.decode(errors="replace"))
+    ran = await run_captured(args, PROBE_TIMEOUT_S)
+    if ran is None:
+        raise AppError(codes.INVALID_MESSAGE, f"the audio could not be read within {PROBE_TIMEOUT_S:.0f} s")
+    code, out, err = ran
+    times = [t for line in out.splitlines() if (t := progress_times(line)) is not None]
+    return _Run(code == 0, times[-1] if times else 0.0, err)
 
 
 def _refused(fmt: AudioFormat, why: str) -> AppError:
@@ -232,7 +213,7 @@ async def measure_audio(data: bytes, fmt: AudioFormat, *, ffmpeg: str | None = N
     ``AppError`` 415 when ffmpeg cannot read it so, finds no audio, a video track, or nothing its decoder can
     play in the first ``DECODE_HEAD_S`` seconds. Two ffmpeg runs at once on a temporary copy, always removed."""
     exe = ffmpeg or imageio_ffmpeg.get_ffmpeg_exe()
-    path = await asyncio.to_thread(_write_temp, data, fmt.ext)
+    path = await asyncio.to_thread(temp_copy, data, "audio-probe-", f".{fmt.ext}")
     try:
         async with asyncio.TaskGroup() as group:  # one failing cancels (and so kills) the other
             copied = group.create_task(_run(probe_args(exe, path, fmt, decode=False)))

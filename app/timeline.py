@@ -16,8 +16,6 @@ picture still exists. A picture's size only matters for drawing a still, which t
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,33 +24,17 @@ from typing import Any, Final
 import imageio_ffmpeg
 
 from app.film import ExportOptions, FilmShot, NothingToExport, frame_size
-from app.film.ffmpeg import probe
+from app.film.ffmpeg import probe, temp_copy
 from app.film.otio import otio_json
 from app.film.plan import FilmPlan, Measured, plan_film
 from app.film.render import PROBES_AT_ONCE
-from app.jobs.export import ExportParams, film_shot, shot_media
+from app.jobs.export import ExportParams, film_shot, media_ref, shot_media
 from app.media import MediaStore
 from protocol import Workspace
 
 OTIO_CONTENT_TYPE: Final = "application/json"
 _REMEMBERED: Final = 4096
 SHOTS_AT_ONCE: Final = 8  # shots looked at together (a stat or a HEAD each; the probes have their own limit)
-_OURS: Final = ("/media/", "/uploads/")
-
-
-def _ours(url: str | None) -> tuple[str, str] | None:
-    """(kind, name) of a file of our media store, for ``/media/<name>`` or ``/uploads/<name>``."""
-    if not url or not url.startswith(_OURS):
-        return None
-    kind, _, name = url[1:].partition("/")
-    return (kind, name) if name and "/" not in name else None
-
-
-def _write_temp(data: bytes, suffix: str) -> Path:
-    fd, name = tempfile.mkstemp(prefix="timeline-probe-", suffix=suffix)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    return Path(name)
 
 
 class MediaLengths:
@@ -68,7 +50,7 @@ class MediaLengths:
     async def length(self, url: str, stream: str) -> float | None:
         """Seconds of the first ``stream`` ("v" or "a") of the file at ``url``; None when it is not ours, is gone,
         or has no such stream."""
-        found = _ours(url)
+        found = media_ref(url)
         if found is None:
             return None
         key = (url, stream)
@@ -79,7 +61,7 @@ class MediaLengths:
             data = await self.media.read(found[0], found[1])  # type: ignore[arg-type]
             if data is None:
                 return None
-            path = await asyncio.to_thread(_write_temp, data, Path(found[1]).suffix)
+            path = await asyncio.to_thread(temp_copy, data, "timeline-probe-", Path(found[1]).suffix)
             try:
                 measured = await probe(self.ffmpeg or imageio_ffmpeg.get_ffmpeg_exe(), path, stream)
             finally:
@@ -104,7 +86,7 @@ def _number(value: Any) -> float | None:
 
 
 async def _picture_exists(media: MediaStore, url: str | None) -> bool:
-    found = _ours(url)
+    found = media_ref(url)
     if found is None:
         return bool(url and url.startswith(("http://", "https://")))
     kind, name = found

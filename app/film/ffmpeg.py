@@ -15,6 +15,7 @@ import contextlib
 import os
 import re
 import signal
+import tempfile
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -128,22 +129,10 @@ def parse_probe(stderr: str, stdout: str = "", stream: str = "a") -> Probe:
 
 async def probe(ffmpeg: str, path: Path, stream: str) -> Probe | None:
     """The file's streams and the length of its first ``stream``; None when ffmpeg cannot read it that way."""
-    proc = await asyncio.create_subprocess_exec(
-        *probe_args(ffmpeg, path, stream),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        async with asyncio.timeout(PROBE_TIMEOUT_S):
-            out, err = await proc.communicate()
-    except TimeoutError:  # a pipe or a device, not a file: of no use
+    ran = await run_captured(probe_args(ffmpeg, path, stream), PROBE_TIMEOUT_S)
+    if ran is None or ran[0] != 0:  # None: a pipe or a device, not a file: of no use
         return None
-    finally:
-        await _kill(proc)
-    if proc.returncode != 0:
-        return None
-    return parse_probe(err.decode(errors="replace"), out.decode(errors="replace"), stream)
+    return parse_probe(ran[2], ran[1], stream)
 
 
 # running -----------------------------------------------------------------------------------------------------
@@ -154,6 +143,32 @@ async def _kill(proc: asyncio.subprocess.Process) -> None:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         await proc.wait()
+
+
+async def run_captured(args: Sequence[str], timeout: float) -> tuple[int, str, str] | None:
+    """Run ``args`` (stdin closed) without blocking the loop: (exit code, stdout, stderr), or None when it took
+    longer than ``timeout``; killed and waited for on a timeout or a cancellation."""
+    proc = await asyncio.create_subprocess_exec(
+        *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        async with asyncio.timeout(timeout):
+            out, err = await proc.communicate()
+    except TimeoutError:
+        return None
+    finally:
+        await _kill(proc)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def temp_copy(data: bytes, prefix: str, suffix: str) -> Path:
+    """``data`` in a new temporary file for ffmpeg to read (the caller removes it). Blocking: call it in a
+    thread."""
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    return Path(name)
 
 
 def progress_times(line: str) -> float | None:

@@ -44,12 +44,21 @@ class ExportParams(BaseModel):
     subtitles: Literal["none", "srt", "burned"] | None = None
 
 
-async def _copy(media: MediaStore, url: str | None, folder: Path, stem: str) -> Path | None:
-    """The media file ``url`` (``/media/x`` or ``/uploads/x``) copied into ``folder``; None when it is not ours or
-    is gone."""
+def media_ref(url: str | None) -> tuple[str, str] | None:
+    """(kind, name) of a file of our media store, for ``/media/<name>`` or ``/uploads/<name>``; None otherwise."""
     if not url or not url.startswith(("/media/", "/uploads/")):
         return None
     kind, _, name = url[1:].partition("/")
+    return (kind, name) if name and "/" not in name else None
+
+
+async def _copy(media: MediaStore, url: str | None, folder: Path, stem: str) -> Path | None:
+    """The media file ``url`` (``/media/x`` or ``/uploads/x``) copied into ``folder``; None when it is not ours or
+    is gone."""
+    found = media_ref(url)
+    if found is None:
+        return None
+    kind, name = found
     data = await media.read(kind, name)  # type: ignore[arg-type]
     if data is None:
         return None

@@ -90,10 +90,5 @@ class BulkUpdater:
         if matched == len(batch) - len(failed):
             return [failed.get(i, True) for i in range(len(batch))]
         ids = [batch[i][0]["_id"] for i in sent if i not in failed]
-        return await self._read_back(batch, ids, failed)
-
-    async def _read_back(
-        self, batch: list[_Update], ids: list[Any], failed: dict[int, BaseException]
-    ) -> list[bool | BaseException]:
         held = {doc["_id"]: doc.get(TOKEN) async for doc in self.collection.find({"_id": {"$in": ids}}, {TOKEN: 1})}
         return [failed.get(i, token in (held.get(query["_id"]) or ())) for i, (query, _, token) in enumerate(batch)]
