@@ -8,17 +8,21 @@ import time
 from typing import Any
 
 from beanie import init_beanie
+from loguru import logger
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure
 
 from app.db.documents import (
     DOCUMENT_MODELS,
+    RETIRED_INDEXES,
     HistoryDoc,
     JobDoc,
     PollerLease,
     PresenceDoc,
     VideoState,
     WorkspaceDoc,
+    created_id,
     new_workspace,
     utcnow,
 )
@@ -27,6 +31,7 @@ from app.db.health import DatabaseHealth, db_unavailable
 from app.db.mapping import iso, video_to_wire, workspace_to_wire
 
 __all__ = [
+    "RETIRED_INDEXES",
     "Backoff",
     "DatabaseHealth",
     "EmbeddedDatabase",
@@ -38,6 +43,7 @@ __all__ = [
     "VideoState",
     "WorkspaceDoc",
     "connect",
+    "created_id",
     "db_unavailable",
     "free_port",
     "iso",
@@ -70,10 +76,19 @@ async def connect(uri: str, db_name: str, *, timeout_ms: int = 3000) -> AsyncMon
     try:
         await _first_answer(client, timeout_ms / 1000)
         await init_beanie(database=client[db_name], document_models=DOCUMENT_MODELS)
+        await _drop_retired_indexes(client[db_name])
     except BaseException:
         await client.close()
         raise
     return client
+
+
+async def _drop_retired_indexes(database: AsyncDatabase[dict[str, Any]]) -> None:
+    for collection, names in RETIRED_INDEXES.items():
+        present = {index["name"] async for index in await database[collection].list_indexes()}
+        for name in set(names) & present:
+            await database[collection].drop_index(name)
+            logger.info("dropped the index {} of {}: this version does not use it", name, collection)
 
 
 async def _first_answer(client: AsyncMongoClient[dict[str, Any]], timeout: float) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,7 +45,7 @@ class WorkspaceDoc(Document):
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
-    create_msg_id: str | None = None  # "<project>/<message id>" of the create that made it
+    create_msg_id: str | None = None  # "<project>/<message id>" of the create that made it (its _id: created_id)
     narration_audio: dict[str, Any] | None = None  # set by the narration job (PROTOCOL.md 8.5)
 
     class Settings:
@@ -54,13 +55,20 @@ class WorkspaceDoc(Document):
         indexes = [
             IndexModel([("project", ASCENDING), ("order_index", ASCENDING)], name="project_order"),
             IndexModel([("video.status", ASCENDING)], name="video_status"),
-            IndexModel(
-                [("create_msg_id", ASCENDING)],
-                name="create_msg_id_unique",
-                unique=True,
-                sparse=True,
-            ),
         ]
+
+
+# Indexes an earlier version declared and this one does not: dropped at start-up (app.db.connect), since every
+# index costs each update of the collection (issue 17) and init_beanie only ever adds.
+RETIRED_INDEXES = {"workspaces": ["create_msg_id_unique"]}
+
+
+def created_id(create_msg_id: str) -> ObjectId:
+    """The ``_id`` of the workspace a create message makes, derived from ``"<project>/<message id>"``: a re-sent
+    create finds the first one's workspace, and a racing one fails on the ``_id`` index, which every collection
+    has. (A unique index on ``create_msg_id`` did this before, and cost every update of every workspace: the
+    embedded database rewrites each index entry of a document it updates.)"""
+    return ObjectId(hashlib.blake2b(create_msg_id.encode(), digest_size=12).digest())
 
 
 # A new workspace stores the wire fields of its video only; a generation adds the poller's own (VideoState).
@@ -92,9 +100,10 @@ def new_workspace(
         updated_at=now,
         create_msg_id=create_msg_id,
     )
-    raw: dict[str, Any] = {"_id": ObjectId(), **doc.model_dump(exclude={"id", "revision_id"})}
+    _id = ObjectId() if create_msg_id is None else created_id(create_msg_id)
+    raw: dict[str, Any] = {"_id": _id, **doc.model_dump(exclude={"id", "revision_id"})}
     raw["video"] = {k: v for k, v in raw["video"].items() if k in _NEW_VIDEO_KEYS}
-    if create_msg_id is None:  # the unique index is sparse: absent, not null, or two plain creates would collide
+    if create_msg_id is None:  # absent rather than null: a plain create has none
         del raw["create_msg_id"]
     return raw
 

@@ -21,7 +21,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from app.db import iso, new_workspace, utcnow, workspace_to_wire
+from app.db import created_id, iso, new_workspace, utcnow, workspace_to_wire
 from app.errors import AppError, not_found
 from app.media import MediaStore
 from app.services.ordering import plan_reorder, position_for_insert, renumber
@@ -123,9 +123,9 @@ class WorkspaceService:
     ) -> Workspace:
         create_id = f"{project}/{message_id}" if message_id else None
         if create_id:
-            existing = await self.collection.find_one({"create_msg_id": create_id})
+            existing = await self._created_by(project, create_id)
             if existing is not None:
-                return workspace_to_wire(existing)
+                return existing
         values = fields.model_dump(exclude_unset=True) if fields else {}
         if values.get("form_data") is not None:
             values["form_data"] = {k: v for k, v in values["form_data"].items() if v is not None}
@@ -148,12 +148,16 @@ class WorkspaceService:
             record = _created(doc, origin=origin, user=user)
             try:
                 await self.writes.insert(project, [(doc, events)], records=[record])
-            except DuplicateKeyError:
-                existing = await self.collection.find_one({"create_msg_id": create_id})
+            except DuplicateKeyError:  # a create with the same id won the race (on another process, say)
+                existing = await self._created_by(project, create_id) if create_id else None
                 if existing is None:
                     raise
-                return workspace_to_wire(existing)
+                return existing
         return workspace
+
+    async def _created_by(self, project: str, create_id: str) -> Workspace | None:
+        raw = await self.collection.find_one({"_id": created_id(create_id), "project": project}, {FANOUT_FIELD: 0})
+        return None if raw is None else workspace_to_wire(raw)
 
     async def create_many(self, project: str, shots: list[dict[str, Any]], *, key: str) -> list[Workspace]:
         """Append ``shots`` (each ``{"title", "form_data"}``, already valid) to the end of the timeline in one
@@ -161,7 +165,8 @@ class WorkspaceService:
         sender: PROTOCOL.md 8.2). Idempotent per ``key`` (a job's id): when workspaces of that key exist (a run
         that was interrupted after its write), those are returned and nothing is written again."""
         prefix = f"{project}/~{key}~"  # longer than any create message id can make it (64): no collision
-        existing = self.collection.find({"create_msg_id": {"$regex": "^" + re.escape(prefix)}}, {FANOUT_FIELD: 0})
+        query = {"project": project, "create_msg_id": {"$regex": "^" + re.escape(prefix)}}  # one project's shots
+        existing = self.collection.find(query, {FANOUT_FIELD: 0})
         done = [workspace_to_wire(raw) async for raw in existing.sort("create_msg_id", ASCENDING)]
         if done or not shots:
             return done

@@ -91,7 +91,6 @@ async def _run(
     coll = client["db_costs"][f"c{secrets.token_hex(4)}"]
     await coll.create_index([("project", ASCENDING), ("order_index", ASCENDING)])
     await coll.create_index([("video.status", ASCENDING)])
-    await coll.create_index([("create_msg_id", ASCENDING)], unique=True, sparse=True)
     stored = [make_doc(n) for n in range(docs)]
     await coll.insert_many(stored)
     versions = [0] * docs

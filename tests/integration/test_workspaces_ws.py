@@ -160,6 +160,17 @@ async def test_concurrent_creates_with_same_id_make_one(server: LiveServer) -> N
     assert len((await a.request({"type": "workspace.list"}))["workspaces"]) == 1
 
 
+async def test_one_create_id_in_two_projects_makes_two_workspaces(server: LiveServer) -> None:
+    """Create ids are unique within a project (the workspace's _id is derived from project and id)."""
+    a, b = await server.connect("one"), await server.connect("two")
+    first = await a.request({"type": "workspace.create", "id": "same", "workspace": {"title": "a"}})
+    second = await b.request({"type": "workspace.create", "id": "same", "workspace": {"title": "b"}})
+    assert first["workspace"]["id"] != second["workspace"]["id"]
+    assert (first["workspace"]["title"], second["workspace"]["title"]) == ("a", "b")
+    again = await b.request({"type": "workspace.create", "id": "same", "workspace": {"title": "c"}})
+    assert again["workspace"]["id"] == second["workspace"]["id"] and again["workspace"]["title"] == "b"
+
+
 async def test_per_connection_order_and_versions(server: LiveServer) -> None:
     """Updates from one connection take effect in order; confirmed versions never go down."""
     c = await server.connect("ord")
