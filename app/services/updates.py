@@ -236,10 +236,11 @@ class UpdatePipeline:
                 )
             started = time.perf_counter()
             # Guarded by the version the merge was computed from, so when it matches the new version is known
-            # (old + 1): update_one suffices, no document comes back.
+            # (old + 1): update_one suffices, no document comes back. No `project` in the filter: the cached form
+            # was read with it, and an _id never changes project (one predicate less for the database to plan).
             matched = await self.writes.update(
                 project,
-                {"_id": ObjectId(workspace_id), "project": project, "version": cached.version},
+                {"_id": ObjectId(workspace_id), "version": cached.version},
                 _mongo_update(merged, now),
                 events,
                 batched=True,  # the workspaces' writes ready together: one bulk_write
