@@ -36,6 +36,7 @@ from app.errors import AppError
 from app.jobs.model import (
     ACTIVE,
     CANCELLED,
+    COMPLETED,
     FAILED,
     FINAL,
     QUEUED,
@@ -184,32 +185,56 @@ class JobEngine:
     ) -> Job:
         """Start the child ``key`` of ``parent`` (or find the one an earlier run of the parent started, unless it
         failed or was cancelled) and wait for it to end. A failed child raises its error; a cancelled one
-        ``internal``."""
+        ``internal``. When the workspace already has a job of that kind (a person's keyframe of a shot the film
+        would paint), the step waits for that one instead of failing, and is done if it completed; if it did
+        not, the step runs its own."""
         project = parent.raw["project"]
         found = await self.collection.find_one(
             {"parent_id": parent.job_id, "child_key": key, "status": {"$nin": [FAILED, CANCELLED]}}, {"_id": 1}
         )
-        if found is not None:
-            child_id = str(found["_id"])
-        else:
-            started = await self.start(
-                project, kind, workspace_id=workspace_id, params=params, parent_id=parent.job_id, child_key=key
-            )
-            child_id = started.id
+        child_id, own = (None if found is None else str(found["_id"])), True
         while True:
-            ended = self._ends  # taken before the read: an end after it sets this one
-            job = await self.get(project, child_id)
-            if job.status in FINAL:
+            if child_id is None:
+                child_id, own = await self._start_child(parent, kind, params, workspace_id, key)
+            job = await self._wait_end(parent, project, child_id)
+            if own or job.status == COMPLETED:
                 break
-            if parent.ending is not None:
-                raise JobLost(parent.job_id)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(ended.wait(), self.poll_interval_s)
+            child_id = None  # another's job of that workspace, which did not complete
         if job.status == FAILED and job.error is not None:
             raise AppError(job.error.code, f"{kind}: {job.error.message}")
         if job.status == CANCELLED:
             raise AppError(codes.INTERNAL, f"the {kind} step was cancelled")
         return job
+
+    async def _start_child(
+        self, parent: RunningJob, kind: str, params: dict[str, Any], workspace_id: str | None, key: str
+    ) -> tuple[str, bool]:
+        """(the job to wait for, whether it is the parent's own child)."""
+        project = parent.raw["project"]
+        while True:
+            try:
+                started = await self.start(
+                    project, kind, workspace_id=workspace_id, params=params, parent_id=parent.job_id, child_key=key
+                )
+                return started.id, True
+            except AppError as exc:
+                if exc.code != codes.CONFLICT or workspace_id is None:
+                    raise
+            holder = await self.collection.find_one({"exclusive": _exclusive(project, kind, workspace_id, None)})
+            if holder is not None:
+                return str(holder["_id"]), False
+            # it ended between the start and the look: start again
+
+    async def _wait_end(self, parent: RunningJob, project: str, job_id: str) -> Job:
+        while True:
+            ended = self._ends  # taken before the read: an end after it sets this one
+            job = await self.get(project, job_id)
+            if job.status in FINAL:
+                return job
+            if parent.ending is not None:
+                raise JobLost(parent.job_id)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), self.poll_interval_s)
 
     # ---- the loop ---------------------------------------------------------------------------------------------
 

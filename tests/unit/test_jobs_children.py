@@ -197,3 +197,52 @@ async def test_a_deleted_workspaces_queued_and_running_jobs_are_cancelled(jobs: 
     assert (await stored(jobs, running.id))["status"] == "cancelled"
     assert (await stored(jobs, elsewhere.id))["status"] in ("queued", "running")
     assert await a.cancel_for_workspace("q", OTHER_WORKSPACE) == 0  # another project's workspace id
+
+
+class ShotFilmKind(FilmKind):
+    """One child of kind ``shot`` for WORKSPACE (what the film does for a keyframe)."""
+
+    async def run(self, ctx: JobContext) -> dict[str, Any]:
+        self.children.append(await ctx.run_child("shot", {}, workspace_id=WORKSPACE, key="shot"))
+        return {"children": [c.id for c in self.children]}
+
+
+@pytest.mark.parametrize("theirs_ends", ["completed", "cancelled"])
+async def test_a_step_whose_workspace_has_someone_elses_job_of_that_kind_waits_for_it(
+    jobs: Any, theirs_ends: str
+) -> None:
+    """A person's keyframe of a shot is running when the film comes to paint it: the film's step waits for that
+    job (no conflict); it is the step's result if it completed, else the step runs its own."""
+    clock = Clock()
+    film, shot = ShotFilmKind(), ShotKind()
+    a, announced = await make(jobs, clock, film=film, shot=shot)
+    theirs = await a.start("p", "shot", workspace_id=WORKSPACE)
+    [their_task] = await a.run_once()
+    await shot.started.wait()
+    watching = asyncio.Event()  # set once the film's step reads their job's state: it is waiting for it
+    real_get = a.get
+
+    async def get(project: str | None, job_id: str) -> Job:
+        if job_id == theirs.id:
+            watching.set()
+        return await real_get(project, job_id)
+
+    a.get = get  # type: ignore[method-assign]
+    parent = await a.start("p", "film")
+    [parent_task] = await a.run_once()
+    await watching.wait()
+    if theirs_ends == "completed":
+        shot.release.set()
+        await their_task
+        await parent_task
+        assert film.children[0].id == theirs.id and film.children[0].status == "completed"
+        assert await jobs.count_documents({"parent_id": parent.id}) == 0  # no child of its own
+    else:
+        await a.cancel("p", theirs.id)
+        await their_task
+        own = await announced.until(lambda j: j.parent_id == parent.id)
+        shot.release.set()
+        await a.run_once()
+        await parent_task
+        assert film.children[0].id == own.id and film.children[0].status == "completed"
+    assert (await stored(jobs, parent.id))["status"] == "completed"
