@@ -10,6 +10,7 @@ import asyncio
 import io
 import os
 import secrets
+import shutil
 import warnings
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
@@ -96,6 +97,10 @@ class MediaStore(Protocol):
 
     async def read(self, kind: Kind, name: str) -> bytes | None:
         """The file's bytes, None when there is no such file."""
+        ...
+
+    async def copy_to(self, kind: Kind, name: str, target: Path) -> bool:
+        """Copy the file to ``target`` a piece at a time (never whole in memory); False when there is none."""
         ...
 
     async def presign_get(self, kind: Kind, name: str) -> str | None:
@@ -202,6 +207,13 @@ class LocalMediaStore:
             return await asyncio.to_thread(self._file(kind, name).read_bytes)
         except (FileNotFoundError, IsADirectoryError):
             return None
+
+    async def copy_to(self, kind: Kind, name: str, target: Path) -> bool:
+        try:
+            await asyncio.to_thread(shutil.copyfile, self._file(kind, name), target)
+            return True
+        except (FileNotFoundError, IsADirectoryError):
+            return False
 
     async def presign_get(self, kind: Kind, name: str) -> str | None:
         return None

@@ -11,6 +11,7 @@ ones from any loop) and has nothing to close, so the app's lifespan owns no S3 r
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections import OrderedDict
 from collections.abc import AsyncIterable
@@ -28,6 +29,7 @@ from app.media import DirectObject, Kind, PresignedPut, ServedFileHeaders, Store
 from app.settings import Settings
 
 _KNOWN_MAX = 10_000  # names this process stored or saw in the bucket (objects are never replaced)
+_COPY_CHUNK = 1 << 20  # bytes per piece when a file is copied out of the bucket (the export's scratch copies)
 
 
 def _bare(name: str) -> str | None:
@@ -88,6 +90,18 @@ class S3MediaStore:
             return bytes(await result.bytes_async())
         except FileNotFoundError:
             return None
+
+    async def copy_to(self, kind: Kind, name: str, target: Path) -> bool:
+        if _bare(name) is None:
+            return False
+        try:
+            result = await obstore.get_async(self.store, f"{kind}/{name}")
+        except FileNotFoundError:
+            return False
+        with target.open("wb") as out:  # opened here, each write in a thread
+            async for chunk in result.stream(min_chunk_size=_COPY_CHUNK):
+                await asyncio.to_thread(out.write, chunk)
+        return True
 
     async def _exists(self, key: str) -> bool:
         if key in self._known:

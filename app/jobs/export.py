@@ -59,12 +59,8 @@ async def _copy(media: MediaStore, url: str | None, folder: Path, stem: str) -> 
     if found is None:
         return None
     kind, name = found
-    data = await media.read(kind, name)  # type: ignore[arg-type]
-    if data is None:
-        return None
     target = folder / f"{stem}{Path(name).suffix}"
-    target.write_bytes(data)
-    return target
+    return target if await media.copy_to(kind, name, target) else None  # type: ignore[arg-type]
 
 
 def shot_media(shot: Workspace, params: ExportParams) -> tuple[str | None, str | None, dict[str, Any]]:
