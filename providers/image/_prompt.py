@@ -4,9 +4,9 @@ the picture is framed and lit as the video will be. The user's text is shortened
 
 from __future__ import annotations
 
+from providers._shot import CAMERA_PHRASES, compose_prompt, humanize
 from providers.errors import ProviderInvalidRequest
 from providers.image.base import ImageRequest
-from providers.video._shot import CAMERA_PHRASES, compose_prompt, humanize
 
 
 def directions(request: ImageRequest, *, avoid: bool = False) -> str:

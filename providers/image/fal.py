@@ -1,11 +1,12 @@
 """FLUX text to image through fal's queue (PROVIDERS.md 3 and 17): submit ``POST {queue}/fal-ai/flux/dev``, poll
 the returned ``status_url``, read ``response_url``, download ``images[0].url``. Auth is ``Authorization: Key``.
 
-The queue mechanics are the Pika adapter's (``QueueRequest`` keeps the key on the configured host; the same error
-reasons and transient result failures). fal has no FAILED status: a failed run is COMPLETED with ``error``, or a
-non-2xx result. ``generate()`` polls within ``max_wait`` seconds and cancels the request when it gives up. FLUX
-takes no negative prompt and tends to draw what a prompt says to avoid, so it is dropped. A picture the safety
-checker flagged (``has_nsfw_concepts``, which fal answers with a black image) is a failed task.
+The queue mechanics are shared with the Pika adapter in ``providers._fal_queue`` (``QueueRequest`` keeps the key
+on the configured host; the same error reasons and transient result failures). fal has no FAILED status: a failed
+run is COMPLETED with ``error``, or a non-2xx result. ``generate()`` polls within ``max_wait`` seconds and cancels
+the request when it gives up. FLUX takes no negative prompt and tends to draw what a prompt says to avoid, so it is
+dropped. A picture the safety checker flagged (``has_nsfw_concepts``, which fal answers with a black image) is a
+failed task.
 """
 
 from __future__ import annotations
@@ -17,16 +18,16 @@ from typing import Any
 
 import httpx
 
+from providers._fal_queue import QueueRequest, error_reason, http_error, parse_submit, result_is_transient
 from providers.base import ProviderConfig
-from providers.errors import ProviderBadResponse, ProviderError, ProviderNotConfigured, ProviderTaskFailed
-from providers.http import classify_http_error, json_or_error, transport_error, with_retries
+from providers.errors import ProviderBadResponse, ProviderNotConfigured, ProviderTaskFailed
+from providers.http import json_or_error, transport_error, with_retries
 from providers.image._download import MAX_PICTURE_BYTES, Fetch, bounded_fetch, decode_base64
 from providers.image._picture import picture_result
 from providers.image._poll import DEFAULT_INTERVAL, DEFAULT_MAX_WAIT, Clock, Sleep, poll
 from providers.image._prompt import image_prompt
 from providers.image._size import free_size
 from providers.image.base import ImageRequest, ImageResult
-from providers.video.pika import QueueRequest, _app_id, _error_reason, _result_is_transient
 
 NAME = "fal"
 PROMPT_LIMIT = 2000  # characters; about FLUX's 512 T5 tokens of English
@@ -59,18 +60,6 @@ def _build_request(request: ImageRequest) -> dict[str, Any]:
     return body
 
 
-def _parse_submit(data: dict[str, Any], endpoint_id: str) -> QueueRequest:
-    request_id = data.get("request_id")
-    if not isinstance(request_id, str) or not request_id:
-        raise ProviderBadResponse("fal: submit response has no request_id", provider=NAME)
-
-    def text(key: str) -> str | None:
-        value = data.get(key)
-        return value if isinstance(value, str) and value else None
-
-    return QueueRequest(request_id, _app_id(endpoint_id), text("status_url"), text("response_url"), text("cancel_url"))
-
-
 def _parse_status(data: dict[str, Any]) -> bool:
     """A queue status body → True when COMPLETED (the result is to be fetched), False while pending or unknown;
     COMPLETED with ``error`` is ``ProviderTaskFailed``."""
@@ -99,11 +88,6 @@ def _parse_result(data: dict[str, Any]) -> tuple[str, int | None]:
         raise ProviderBadResponse("fal: the result holds no picture", provider=NAME)
     seed = data.get("seed")
     return url, seed if isinstance(seed, int) and not isinstance(seed, bool) else None
-
-
-def _http_error(response: httpx.Response, secret: str) -> ProviderError:
-    message = f"fal: {_error_reason(response)} (HTTP {response.status_code})".replace(secret, "***")
-    return classify_http_error(response, message, provider=NAME)
 
 
 # --- the adapter --------------------------------------------------------------------------------------------------
@@ -149,16 +133,16 @@ class FalImageProvider:
     async def _get_ok(self, url: str, key: str) -> httpx.Response:
         response = await self._send("GET", url)
         if not response.is_success:  # pending statuses come as 202: any 2xx is fine
-            raise _http_error(response, key)
+            raise http_error(response, key, provider=NAME)
         return response
 
     async def _result(self, queued: QueueRequest, key: str) -> tuple[str, int | None]:
         response = await self._send("GET", queued.url("response", self._base))
         if response.is_success:
             return _parse_result(json_or_error(response, provider=NAME))
-        if response.status_code in (401, 403) or _result_is_transient(response):
-            raise _http_error(response, key)
-        raise ProviderTaskFailed(f"fal: {_error_reason(response)}".replace(key, "***"), provider=NAME)
+        if response.status_code in (401, 403) or result_is_transient(response):
+            raise http_error(response, key, provider=NAME)
+        raise ProviderTaskFailed(f"fal: {error_reason(response)}".replace(key, "***"), provider=NAME)
 
     async def generate(self, request: ImageRequest) -> ImageResult:
         key = self._key()
@@ -166,8 +150,8 @@ class FalImageProvider:
         body = _build_request(request)
         response = await self._send("POST", f"{self._base}/{endpoint_id}", json=body)
         if not response.is_success:
-            raise _http_error(response, key)
-        queued = _parse_submit(json_or_error(response, provider=NAME), endpoint_id)
+            raise http_error(response, key, provider=NAME)
+        queued = parse_submit(json_or_error(response, provider=NAME), endpoint_id, provider=NAME)
 
         async def check() -> tuple[str, int | None] | None:  # status and result GETs are idempotent: retried
             answer = await with_retries(lambda: self._get_ok(queued.url("status", self._base), key), sleep=self._sleep)

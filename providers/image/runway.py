@@ -1,6 +1,6 @@
 """Runway text to image: ``POST /v1/text_to_image`` → poll ``GET /v1/tasks/{id}`` → download ``output[0]``
 (PROVIDERS.md 1 and 17). Same host, headers (``Authorization: Bearer`` + ``X-Runway-Version``), task states and
-error envelope as the video adapter, whose error translation this reuses.
+error envelope as the video adapter, sharing its version, states and error translation (``providers._runway``).
 
 ``generate()`` polls within ``max_wait`` seconds; past it, or when the caller cancels, the task is cancelled at
 Runway (``DELETE``) so it stops costing credits. ``gen4_image_turbo`` needs reference images, which a keyframe
@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 
+from providers._runway import API_VERSION, STATES, http_error
 from providers.base import ProviderConfig
 from providers.errors import ProviderBadResponse, ProviderError, ProviderTaskFailed
 from providers.http import BearerKeyAdapter, json_or_error, with_retries
@@ -26,8 +27,6 @@ from providers.image._poll import DEFAULT_INTERVAL, DEFAULT_MAX_WAIT, Clock, Sle
 from providers.image._prompt import image_prompt
 from providers.image._size import nearest
 from providers.image.base import ImageRequest, ImageResult
-from providers.video.runway import API_VERSION, STATES
-from providers.video.runway import _http_error as _runway_http_error
 
 NAME = "runway"
 PROMPT_LIMIT = 1000  # promptText, in UTF-16 code units
@@ -125,7 +124,7 @@ class RunwayImageProvider(BearerKeyAdapter):
         self._sleep, self._clock = sleep, clock
 
     def _http_error(self, response: httpx.Response, key: str) -> ProviderError:
-        return _runway_http_error(response, key)
+        return http_error(response, key)
 
     async def generate(self, request: ImageRequest) -> ImageResult:
         body = _build_request(request, self._config)

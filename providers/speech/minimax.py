@@ -2,11 +2,11 @@
 ``data.audio`` is the audio as a hex string, with ``extra_info.audio_length`` in milliseconds.
 
 As for MiniMax video (section 7b), errors usually come under HTTP 200 with ``base_resp.status_code != 0``; the code
-table (1002 rate limit, 1004 auth, 1008 balance, 2013 bad parameters, ...) and its translation are the video
-adapter's, shared so MiniMax is translated once. The text may have fewer than 10,000 characters [DOC, from the
-t2a_v2 page; not in PROVIDERS.md]: a longer one is refused, not split (MP3 files do not join safely). ``speed`` is
-clamped to MiniMax's 0.5-2. ``language`` becomes ``language_boost`` (a language name, or ``auto`` for ones we do
-not map). Output: MP3 at 32 kHz, mono.
+table (1002 rate limit, 1004 auth, 1008 balance, 2013 bad parameters, ...) and its translation are shared with the
+video adapter (``providers._minimax``), so MiniMax is translated once. The text may have fewer than 10,000
+characters [DOC, from the t2a_v2 page; not in PROVIDERS.md]: a longer one is refused, not split (MP3 files do not
+join safely). ``speed`` is clamped to MiniMax's 0.5-2. ``language`` becomes ``language_boost`` (a language name, or
+``auto`` for ones we do not map). Output: MP3 at 32 kHz, mono.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from typing import Any
 
 import httpx
 
+from providers._minimax import body_error, http_error
 from providers.errors import ProviderBadResponse, ProviderError
-from providers.http import BearerKeyAdapter, json_or_error, parse_retry_after
+from providers.http import BearerKeyAdapter, json_or_error
 from providers.speech._audio import sniff_content_type, wav_duration
 from providers.speech._text import clamp_speed, primary_language, require_text
 from providers.speech.base import SpeechRequest, SpeechResult
-from providers.video.minimax import _base_resp, _code_error
-from providers.video.minimax import _http_error as _minimax_http_error
 
 NAME = "minimax"
 TEXT_LIMIT = 9_999  # "< 10000 characters"
@@ -98,19 +97,6 @@ def _parse_audio(data: dict[str, Any]) -> SpeechResult:
     return SpeechResult(data=audio, content_type=content_type, duration_s=duration)
 
 
-def _body_error(data: dict[str, Any], response: httpx.Response, secret: str) -> ProviderError | None:
-    """The error a 2xx body carries in ``base_resp``, if any, with the key masked."""
-    code, message = _base_resp(data)
-    if code == 0:
-        return None
-    return _code_error(
-        code,
-        message.replace(secret, "***"),
-        status_code=response.status_code,
-        retry_after=parse_retry_after(response.headers),
-    )
-
-
 # --- the adapter --------------------------------------------------------------------------------------------------
 
 
@@ -122,7 +108,7 @@ class MinimaxSpeechProvider(BearerKeyAdapter):
     missing_key = "minimax: no API key configured (MINIMAX_API_KEY)"
 
     def _http_error(self, response: httpx.Response, key: str) -> ProviderError:
-        return _minimax_http_error(response, key)
+        return http_error(response, key)
 
     async def synthesize(self, request: SpeechRequest) -> SpeechResult:
         text = require_text(request.text, provider=NAME, limit=TEXT_LIMIT)
@@ -134,7 +120,7 @@ class MinimaxSpeechProvider(BearerKeyAdapter):
         )
         response = await self._send("POST", "/v1/t2a_v2", json=body, timeout=SYNTH_TIMEOUT)
         data = json_or_error(response, provider=NAME)
-        error = _body_error(data, response, self._key())
+        error = body_error(data, response, self._key())
         if error is not None:
             raise error
         return _parse_audio(data)

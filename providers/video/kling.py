@@ -17,6 +17,7 @@ from urllib.parse import quote
 import httpx
 import jwt
 
+from providers._shot import compose_prompt, shot_directions
 from providers.base import ProviderConfig, ProviderTask, TaskStatus, VideoJob, VideoState
 from providers.errors import (
     ProviderAuthError,
@@ -29,7 +30,6 @@ from providers.errors import (
     ProviderUnavailable,
 )
 from providers.http import classify_http_error, json_or_error, parse_retry_after, transport_error
-from providers.video._shot import compose_prompt, shot_directions
 
 log = logging.getLogger(__name__)
 

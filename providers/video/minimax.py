@@ -2,7 +2,8 @@
 
 ``POST /v1/video_generation`` → ``GET /v1/query/video_generation?task_id=`` → on ``Success``,
 ``GET /v1/files/retrieve?file_id=`` for ``file.download_url``. Errors usually arrive under HTTP 200 with
-``base_resp.status_code != 0``; every answer is checked for that.
+``base_resp.status_code != 0``; every answer is checked for that (the translation, shared with the speech adapter,
+is ``providers._minimax``).
 
 Camera moves are MiniMax's bracket commands at the head of the prompt (``[Push in] ...``); shot size, lighting
 and things to avoid are prompt text. Hailuo models take ``duration`` 6 or 10 and ``resolution`` with a capital P
@@ -17,18 +18,11 @@ from typing import Any
 
 import httpx
 
+from providers._minimax import base_resp, body_error, http_error
+from providers._shot import compose_prompt, shot_directions
 from providers.base import ProviderConfig, ProviderTask, TaskStatus, VideoJob, VideoState
-from providers.errors import (
-    ProviderAuthError,
-    ProviderBadResponse,
-    ProviderError,
-    ProviderInvalidRequest,
-    ProviderQuotaExceeded,
-    ProviderRateLimited,
-    ProviderUnavailable,
-)
-from providers.http import BearerKeyAdapter, classify_http_error, json_or_error, parse_retry_after
-from providers.video._shot import compose_prompt, shot_directions
+from providers.errors import ProviderBadResponse, ProviderError
+from providers.http import BearerKeyAdapter, json_or_error
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +52,6 @@ STATES: dict[str, VideoState] = {
     "Fail": "failed",
 }
 
-# base_resp.status_code → our error. PROVIDERS.md lists 1000/1001/1002/1004/1008/1026/2013; 1013 (internal),
-# 1027 (output flagged), 1039 (token rate limit) and 2049 (invalid key) are MiniMax's error-code page from memory.
-TRANSIENT_CODES = frozenset({1000, 1001, 1013})
-RATE_LIMIT_CODES = frozenset({1002, 1039})
-AUTH_CODES = frozenset({1004, 2049})
-QUOTA_CODES = frozenset({1008})
-# Anything else (1026/1027 sensitive content, 2013 invalid parameters, ...) is a refused request.
-
 
 # --- pure mapping -------------------------------------------------------------------------------------------------
 
@@ -94,59 +80,12 @@ def _build_request(job: VideoJob, config: ProviderConfig, callback_url: str | No
     return body
 
 
-def _base_resp(data: dict[str, Any]) -> tuple[int, str]:
-    """``(status_code, status_msg)`` of the ``base_resp`` envelope; ``(0, "")`` when absent."""
-    base = data.get("base_resp")
-    if not isinstance(base, dict):
-        return 0, ""
-    try:
-        code = int(base.get("status_code") or 0)
-    except (TypeError, ValueError):
-        code = -1
-    message = base.get("status_msg")
-    return code, message.strip() if isinstance(message, str) else ""
-
-
-def _code_error(code: int, message: str, *, status_code: int, retry_after: float | None) -> ProviderError:
-    text = f"minimax: {message[:500] or 'error'} (code {code})"
-    if code in RATE_LIMIT_CODES:
-        return ProviderRateLimited(text, provider=NAME, status_code=status_code, retry_after=retry_after)
-    if code in AUTH_CODES:
-        return ProviderAuthError(text, provider=NAME, status_code=status_code)
-    if code in QUOTA_CODES:
-        return ProviderQuotaExceeded(text, provider=NAME, status_code=status_code)
-    if code in TRANSIENT_CODES:
-        return ProviderUnavailable(text, provider=NAME, status_code=status_code)
-    return ProviderInvalidRequest(text, provider=NAME, status_code=status_code)
-
-
 def _body_error(data: dict[str, Any], response: httpx.Response, secret: str) -> ProviderError | None:
     """The error a 2xx body carries in ``base_resp``, if any. A ``Fail`` task's query is not a failed call: its
     ``base_resp`` is the task's reason, which ``_parse_status`` reports."""
-    code, message = _base_resp(data)
-    if code == 0 or data.get("status") == "Fail":
+    if data.get("status") == "Fail":
         return None
-    return _code_error(
-        code,
-        message.replace(secret, "***"),
-        status_code=response.status_code,
-        retry_after=parse_retry_after(response.headers),
-    )
-
-
-def _http_error(response: httpx.Response, secret: str) -> ProviderError:
-    """A non-2xx answer: MiniMax's ``base_resp`` code when the body has one, else the HTTP status."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    code, message = _base_resp(body) if isinstance(body, dict) else (0, "")
-    message = message.replace(secret, "***")
-    if code:
-        retry_after = parse_retry_after(response.headers)
-        return _code_error(code, message, status_code=response.status_code, retry_after=retry_after)
-    reason = message or response.reason_phrase or "error"
-    return classify_http_error(response, f"minimax: {reason[:500]} (HTTP {response.status_code})", provider=NAME)
+    return body_error(data, response, secret)
 
 
 def _parse_status(data: dict[str, Any]) -> TaskStatus:
@@ -159,7 +98,7 @@ def _parse_status(data: dict[str, Any]) -> TaskStatus:
         log.debug("minimax: unknown task status %r, treating it as generating", raw)
         return TaskStatus(status="generating", raw_status=raw)
     if state == "failed":
-        code, message = _base_resp(data)
+        code, message = base_resp(data)
         reason = f"{message} (code {code})" if code and message else "MiniMax reported the task failed"
         return TaskStatus(status=state, error=reason, raw_status=raw)
     return TaskStatus(status=state, raw_status=raw)
@@ -192,7 +131,7 @@ class MinimaxProvider(BearerKeyAdapter):
     missing_key = "minimax: no API key configured (MINIMAX_API_KEY)"
 
     def _http_error(self, response: httpx.Response, key: str) -> ProviderError:
-        return _http_error(response, key)
+        return http_error(response, key)
 
     async def _call(
         self, method: str, path: str, *, json: dict[str, Any] | None = None, params: dict[str, str] | None = None

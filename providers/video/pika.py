@@ -4,7 +4,8 @@
 ``cancel_url`` (on ``{owner}/{app}`` only: the model's sub-path is dropped). Auth is ``Authorization: Key <key>``.
 With a callback URL configured, submit asks fal to POST the result there (``?fal_webhook=``, PROVIDERS.md 16).
 The task id we hand back encodes those URLs, so polling works after a restart. fal has no FAILED status: a failed
-run shows as COMPLETED with ``error``, or as a non-2xx answer when the result is fetched.
+run shows as COMPLETED with ``error``, or as a non-2xx answer when the result is fetched. The queue pieces
+shared with the fal image adapter (``QueueRequest``, error reasons) are ``providers._fal_queue``.
 """
 
 from __future__ import annotations
@@ -13,16 +14,24 @@ import base64
 import binascii
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
+from providers._fal_queue import (
+    QueueRequest,
+    app_id,
+    error_reason,
+    http_error,
+    parse_submit,
+    result_is_transient,
+    with_type,
+)
+from providers._shot import compose_prompt, shot_directions
 from providers.base import ProviderConfig, ProviderTask, TaskStatus, VideoJob, VideoState
-from providers.errors import ProviderBadResponse, ProviderError, ProviderInvalidRequest, ProviderNotConfigured
-from providers.http import classify_http_error, json_or_error, transport_error
-from providers.video._shot import compose_prompt, shot_directions
+from providers.errors import ProviderBadResponse, ProviderInvalidRequest, ProviderNotConfigured
+from providers.http import json_or_error, transport_error
 
 log = logging.getLogger(__name__)
 
@@ -37,26 +46,6 @@ STATES: dict[str, VideoState] = {
 }
 
 
-@dataclass(frozen=True)
-class QueueRequest:
-    """What the task id carries: fal's request id, the ``{owner}/{app}`` it runs under, and the URLs submit gave."""
-
-    request_id: str
-    app: str
-    status_url: str | None = None
-    response_url: str | None = None
-    cancel_url: str | None = None
-
-    def url(self, kind: str, base: str) -> str:
-        """The stored URL of ``kind`` (status/response/cancel) when it hangs from ``base``, else rebuilt on
-        ``base``: the key is never sent to a host other than the configured one."""
-        stored = {"status": self.status_url, "response": self.response_url, "cancel": self.cancel_url}[kind]
-        if stored and stored.startswith(f"{base}/"):
-            return stored
-        suffix = "" if kind == "response" else f"/{kind}"
-        return f"{base}/{self.app}/requests/{self.request_id}{suffix}"
-
-
 # --- pure mapping -------------------------------------------------------------------------------------------------
 
 
@@ -64,9 +53,7 @@ def _compose_prompt(prompt: str, directions: str, limit: int = PROMPT_LIMIT) -> 
     return compose_prompt(prompt, directions, limit)
 
 
-def _app_id(endpoint_id: str) -> str:
-    """``fal-ai/pika/v2.2/image-to-video`` → ``fal-ai/pika``: the queue's status/result URLs drop the sub-path."""
-    return "/".join(endpoint_id.strip("/").split("/")[:2])
+_app_id = app_id
 
 
 def _build_request(job: VideoJob, config: ProviderConfig) -> dict[str, Any]:
@@ -119,22 +106,6 @@ def _decode_task_id(task_id: str) -> QueueRequest:
     return QueueRequest(payload["id"], payload["app"], text("status_url"), text("response_url"), text("cancel_url"))
 
 
-def _parse_submit(data: dict[str, Any], endpoint_id: str) -> QueueRequest:
-    request_id = data.get("request_id")
-    if not isinstance(request_id, str) or not request_id:
-        raise ProviderBadResponse("pika: submit response has no request_id", provider="pika")
-
-    def text(key: str) -> str | None:
-        value = data.get(key)
-        return value if isinstance(value, str) and value else None
-
-    return QueueRequest(request_id, _app_id(endpoint_id), text("status_url"), text("response_url"), text("cancel_url"))
-
-
-def _with_type(reason: str, error_type: Any) -> str:
-    return f"{reason} ({error_type})" if isinstance(error_type, str) and error_type else reason
-
-
 def _parse_status(data: dict[str, Any]) -> TaskStatus:
     """A queue status body → our status. COMPLETED without ``error`` maps to completed *without* a video URL:
     the caller must still fetch the result, which may yet fail. Unknown values count as still generating."""
@@ -147,7 +118,7 @@ def _parse_status(data: dict[str, Any]) -> TaskStatus:
         return TaskStatus(status="generating", raw_status=raw)
     if state == "completed" and data.get("error"):
         error = data["error"] if isinstance(data["error"], str) else json.dumps(data["error"])[:500]
-        return TaskStatus(status="failed", error=_with_type(error, data.get("error_type")), raw_status=raw)
+        return TaskStatus(status="failed", error=with_type(error, data.get("error_type")), raw_status=raw)
     return TaskStatus(status=state, raw_status=raw)
 
 
@@ -158,45 +129,6 @@ def _parse_result(data: dict[str, Any]) -> TaskStatus:
     if isinstance(url, str) and url:
         return TaskStatus(status="completed", video_url=url, raw_status="COMPLETED")
     return TaskStatus(status="failed", error="fal reported success but returned no video", raw_status="COMPLETED")
-
-
-def _error_reason(response: httpx.Response) -> str:
-    """fal's human reason: ``detail`` (a string, or a list of ``{loc, msg}``) and ``error_type``."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    reason: str | None = None
-    error_type: Any = response.headers.get("x-fal-error-type")
-    if isinstance(body, dict):
-        detail = body.get("detail")
-        if isinstance(detail, str):
-            reason = detail
-        elif isinstance(detail, list):
-            items = []
-            for item in detail:
-                if isinstance(item, dict) and isinstance(item.get("msg"), str):
-                    loc = item.get("loc")
-                    where = ".".join(str(p) for p in loc if p != "body") if isinstance(loc, list) else ""
-                    items.append(f"{where}: {item['msg']}" if where else item["msg"])
-            reason = "; ".join(items) or None
-        if reason is None and isinstance(body.get("error"), str):
-            reason = body["error"]
-        error_type = body.get("error_type") or error_type
-    reason = (reason or response.reason_phrase or "error").strip()[:500]
-    return _with_type(reason, error_type)
-
-
-def _http_error(response: httpx.Response, secret: str) -> ProviderError:
-    message = f"pika: {_error_reason(response)} (HTTP {response.status_code})".replace(secret, "***")
-    return classify_http_error(response, message, provider="pika")
-
-
-def _result_is_transient(response: httpx.Response) -> bool:
-    """Result-fetch failures that say nothing about the run: rate limits, and bare gateway errors (no
-    ``x-fal-request-id``), which fal's own client retries. Every other non-2xx is the run's failure."""
-    code = response.status_code
-    return code in (408, 409, 429) or (code in (502, 503, 504) and "x-fal-request-id" not in response.headers)
 
 
 def _cancel_refused(response: httpx.Response) -> bool:
@@ -241,8 +173,8 @@ class PikaProvider:
         url = _submit_url(self._base, endpoint_id, self._config.callback_url)
         response = await self._send("POST", url, json=_build_request(job, self._config))
         if not response.is_success:
-            raise _http_error(response, key)
-        request = _parse_submit(json_or_error(response, provider=self.name), endpoint_id)
+            raise http_error(response, key, provider=self.name)
+        request = parse_submit(json_or_error(response, provider=self.name), endpoint_id, provider=self.name)
         return ProviderTask(task_id=_encode_task_id(request), status="queued")
 
     async def status(self, task_id: str) -> TaskStatus:
@@ -252,16 +184,16 @@ class PikaProvider:
             return TaskStatus(status="cancelled", raw_status="CANCELLATION_REQUESTED")
         response = await self._send("GET", request.url("status", self._base))
         if not response.is_success:  # pending statuses may come as 202: any 2xx is fine
-            raise _http_error(response, key)
+            raise http_error(response, key, provider=self.name)
         parsed = _parse_status(json_or_error(response, provider=self.name))
         if parsed.status != "completed":
             return parsed
         result = await self._send("GET", request.url("response", self._base))
         if result.is_success:
             return _parse_result(json_or_error(result, provider=self.name))
-        if result.status_code in (401, 403) or _result_is_transient(result):
-            raise _http_error(result, key)
-        return TaskStatus(status="failed", error=_error_reason(result).replace(key, "***"), raw_status="COMPLETED")
+        if result.status_code in (401, 403) or result_is_transient(result):
+            raise http_error(result, key, provider=self.name)
+        return TaskStatus(status="failed", error=error_reason(result).replace(key, "***"), raw_status="COMPLETED")
 
     async def cancel(self, task_id: str) -> bool:
         """Ask fal to cancel (a running request only gets a signal). False when it already finished or is gone."""
@@ -273,7 +205,7 @@ class PikaProvider:
             return True
         if response.status_code == 404 or _cancel_refused(response):  # NOT_FOUND / ALREADY_COMPLETED
             return False
-        raise _http_error(response, key)
+        raise http_error(response, key, provider=self.name)
 
     async def aclose(self) -> None:
         """The shared client belongs to the app."""

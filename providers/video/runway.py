@@ -2,7 +2,8 @@
 
 ``POST /v1/image_to_video`` → ``GET /v1/tasks/{id}``; ``DELETE /v1/tasks/{id}`` cancels (or deletes a finished
 task). Every request carries ``Authorization: Bearer <key>`` and ``X-Runway-Version``; bodies are camelCase.
-Runway has no camera or negative-prompt fields, so the shot form goes into ``promptText``.
+Runway has no camera or negative-prompt fields, so the shot form goes into ``promptText``. The version, task states
+and error translation shared with the image adapter are ``providers._runway``.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from urllib.parse import quote
 
 import httpx
 
-from providers.base import ProviderConfig, ProviderTask, TaskStatus, VideoJob, VideoState
+from providers._runway import API_VERSION, STATES, http_error
+from providers._shot import compose_prompt, shot_directions, utf16_len
+from providers.base import ProviderConfig, ProviderTask, TaskStatus, VideoJob
 from providers.errors import ProviderBadResponse, ProviderError
-from providers.http import BearerKeyAdapter, classify_http_error, json_or_error
-from providers.video._shot import compose_prompt, shot_directions, utf16_len
+from providers.http import BearerKeyAdapter, json_or_error
 
 log = logging.getLogger(__name__)
 
-API_VERSION = "2024-11-06"
 PROMPT_LIMIT = 1000  # promptText, in UTF-16 code units
 
 # gen4_turbo's exact ratio strings, with the width/height each stands for.
@@ -39,16 +40,6 @@ DEFAULT_RATIO = "1280:720"
 DURATIONS: dict[str, tuple[int, ...]] = {
     "gen4_turbo": (5, 10),
     "gen4.5": tuple(range(2, 11)),
-}
-
-STATES: dict[str, VideoState] = {
-    "PENDING": "queued",
-    "THROTTLED": "queued",  # over the org's concurrency: stored, starts by itself
-    "RUNNING": "generating",
-    "SUCCEEDED": "completed",
-    "FAILED": "failed",
-    "CANCELLED": "cancelled",
-    "CANCELED": "cancelled",  # Runway's own docs spell it this way
 }
 
 
@@ -137,25 +128,6 @@ def _parse_status(data: dict[str, Any]) -> TaskStatus:
     return TaskStatus(status=state, raw_status=raw)
 
 
-def _error_message(response: httpx.Response) -> str:
-    """Runway's human reason from an error body (``{"error": "..."}``), else the HTTP reason phrase."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    reason: Any = body.get("error") if isinstance(body, dict) else None
-    if isinstance(reason, dict):
-        reason = reason.get("message")
-    if not isinstance(reason, str) or not reason.strip():
-        reason = response.reason_phrase or "error"
-    return f"runway: {reason.strip()[:500]} (HTTP {response.status_code})"
-
-
-def _http_error(response: httpx.Response, secret: str) -> ProviderError:
-    message = _error_message(response).replace(secret, "***")
-    return classify_http_error(response, message, provider="runway")
-
-
 # --- the adapter --------------------------------------------------------------------------------------------------
 
 
@@ -167,7 +139,7 @@ class RunwayProvider(BearerKeyAdapter):
     headers = {"X-Runway-Version": API_VERSION}
 
     def _http_error(self, response: httpx.Response, key: str) -> ProviderError:
-        return _http_error(response, key)
+        return http_error(response, key)
 
     async def submit(self, job: VideoJob) -> ProviderTask:
         response = await self._send("POST", "/v1/image_to_video", json=_build_request(job, self._config))

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 
+from providers._shot import compose_prompt, shot_directions
 from providers.base import ProviderConfig, ProviderTask, TaskStatus, VideoJob, VideoState
 from providers.errors import (
     ProviderBadResponse,
@@ -26,7 +27,6 @@ from providers.errors import (
     ProviderUnavailable,
 )
 from providers.http import BearerKeyAdapter, classify_http_error, json_or_error
-from providers.video._shot import compose_prompt, shot_directions
 
 log = logging.getLogger(__name__)
 

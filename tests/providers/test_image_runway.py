@@ -14,6 +14,7 @@ import pytest
 import respx
 from PIL import Image
 
+from providers._shot import utf16_len
 from providers.base import ProviderConfig
 from providers.errors import (
     ProviderAuthError,
@@ -27,7 +28,6 @@ from providers.errors import (
 )
 from providers.image import ImageProvider, ImageRequest
 from providers.image.runway import RunwayImageProvider, _build_request, _ratio
-from providers.video._shot import utf16_len
 
 BASE = "https://api.dev.runwayml.com"
 KEY = "key_" + "0123456789abcdef" * 8

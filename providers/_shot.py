@@ -1,6 +1,8 @@
-"""Shot-form wording shared by the video adapters: camera moves, shot sizes and lighting as prompt sentences
-(``Camera: slow push in. Shot: close-up. Lighting: golden hour.``), appended to the user's prompt within a
-provider's length limit (the user's text is shortened first, the directions kept)."""
+"""Shot-form wording shared by the video adapters and the image adapters' keyframe prompts
+(``providers.image._prompt``): camera moves, shot sizes and lighting as prompt sentences (``Camera: slow push in.
+Shot: close-up. Lighting: golden hour.``), appended to the user's prompt within a provider's length limit (the
+user's text is shortened first, the directions kept). Each provider's prompt field and limit are in its own
+PROVIDERS.md section (1 to 7b for video, 17 for keyframes)."""
 
 from __future__ import annotations
 
