@@ -220,7 +220,9 @@ class JobEngine:
             except AppError as exc:
                 if exc.code != codes.CONFLICT or workspace_id is None:
                     raise
-            holder = await self.collection.find_one({"exclusive": _exclusive(project, kind, workspace_id, None)})
+            holder = await self.collection.find_one(
+                {"exclusive": _exclusive(project, kind, workspace_id, None)}, {"_id": 1}
+            )
             if holder is not None:
                 return str(holder["_id"]), False
             # it ended between the start and the look: start again

@@ -18,7 +18,7 @@ workspace); once it has nine, at least 8 x 25 + 1 entries are at or after the ol
 goes, one ranged ``delete_many`` on the ``(workspace_id, version)`` index, in the background. Another process's
 entries in between only mean more are kept. (The first version asked the database for the 200th newest entry's
 version every 25 entries: a sort and skip over 200 index entries and documents, which in the ``updates``
-benchmark cost ~8% of the database's CPU and doubled the confirmations' p99.)
+benchmark cost ~7% of the database's CPU and doubled the confirmations' p99.)
 """
 
 from __future__ import annotations
